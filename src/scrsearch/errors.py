@@ -1,0 +1,91 @@
+"""Typed errors. Each message names the file or thing at fault, the reason, and the fix."""
+
+from __future__ import annotations
+
+
+class ScrsearchError(Exception):
+    """Base class: the CLI prints ``str(error)`` as one line and exits non-zero."""
+
+
+class ExtractionError(ScrsearchError):
+    """A file could not be read into text.
+
+    Attributes:
+        path: the file.
+        reason: a short machine-friendly reason (``encrypted``, ``no-text``, ...).
+        fix: what the user can do, or ``None``.
+    """
+
+    reason = "unreadable"
+
+    def __init__(self, path: str, detail: str, fix: str | None = None) -> None:
+        self.path = path
+        self.detail = detail
+        self.fix = fix
+        message = f"{path}: {detail}"
+        if fix:
+            message += f" ({fix})"
+        super().__init__(message)
+
+
+class EncryptedFileError(ExtractionError):
+    reason = "encrypted"
+
+
+class NoTextLayerError(ExtractionError):
+    reason = "no-text"
+
+
+class CorruptFileError(ExtractionError):
+    reason = "corrupt"
+
+
+class EmptyFileError(ExtractionError):
+    reason = "empty"
+
+
+class UnsupportedFormatError(ExtractionError):
+    reason = "unsupported"
+
+
+class FileTooLargeError(ExtractionError):
+    reason = "too-large"
+
+
+class IndexNotFoundError(ScrsearchError):
+    def __init__(self, index_dir: str) -> None:
+        super().__init__(
+            f"No index at {index_dir}. Build one with: scrsearch ingest corpus/ --index {index_dir}"
+        )
+
+
+class ModelMismatchError(ScrsearchError):
+    def __init__(self, index_dir: str, index_model: str, index_dim: int, model: str, dim: int):
+        super().__init__(
+            f"The index at {index_dir} was built with model '{index_model}' ({index_dim} dims), "
+            f"but the current model is '{model}' ({dim} dims). Search with --model '{index_model}', "
+            f"or rebuild the index with: scrsearch ingest PATH --index {index_dir} --rebuild"
+        )
+
+
+class IndexCorruptError(ScrsearchError):
+    pass
+
+
+class IndexBusyError(ScrsearchError):
+    def __init__(self, index_dir: str) -> None:
+        super().__init__(
+            f"Another ingest is writing to {index_dir}. Wait for it to finish and try again."
+        )
+
+
+class ModelLoadError(ScrsearchError):
+    pass
+
+
+class NotFoundError(ScrsearchError):
+    pass
+
+
+class QrelsError(ScrsearchError):
+    pass

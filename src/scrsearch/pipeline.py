@@ -1,0 +1,424 @@
+"""ingest(): discover -> extract -> metadata -> chunk -> embed -> store -> index.
+
+Ingestion is incremental (unchanged files are skipped by content hash), reports
+every file's outcome, and is atomic: the new index generation becomes current only
+once it is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from . import store
+from .chunk import chunk_pages, embedding_text
+from .config import Config, load_config
+from .embed import Embedder, canonical_model_name, load_embedder
+from .errors import ExtractionError, ModelMismatchError, ScrsearchError
+from .extract import extract, supported
+from .index import abandon, begin_generation, publish, read_manifest, write_lock
+from .metadata import SIDECAR_NAMES, apply_overrides, extract_metadata, read_sidecar
+from .types import Chunk, Extracted, Metadata
+
+#: ``progress(stage, done, total)``; stages: extract, embed, index.
+Progress = Callable[[str, int, int], None]
+
+#: Passages embedded and written per transaction.
+WRITE_BATCH = 1024
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one file.
+
+    ``status`` is one of: indexed, replaced, unchanged, duplicate, failed, skipped, removed.
+    """
+
+    path: str
+    status: str
+    reason: str | None = None
+    message: str | None = None
+    doc_id: int | None = None
+    pages: int = 0
+    passages: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    results: tuple[FileResult, ...]
+    seconds: float
+    counts: dict[str, int] = field(default_factory=dict)
+    embed_seconds: float = 0.0
+    published: bool = False
+
+    def by_status(self, status: str) -> list[FileResult]:
+        return [r for r in self.results if r.status == status]
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return self.by_status("failed")
+
+    @property
+    def passages_added(self) -> int:
+        return sum(r.passages for r in self.results if r.status in ("indexed", "replaced"))
+
+    def summary(self) -> dict[str, Any]:
+        statuses = ("indexed", "replaced", "unchanged", "duplicate", "failed", "skipped", "removed")
+        return {
+            **{s: len(self.by_status(s)) for s in statuses},
+            "pages_added": sum(
+                r.pages for r in self.results if r.status in ("indexed", "replaced")
+            ),
+            "passages_added": self.passages_added,
+            "seconds": round(self.seconds, 2),
+            "index": self.counts,
+        }
+
+
+@dataclass
+class _Pending:
+    path: Path
+    source: str
+    sha256: str
+    size: int
+    extracted: Extracted
+    metadata: Metadata
+    auto_metadata: Metadata
+    chunks: list[Chunk]
+    replaces: int | None
+    extra: dict[str, Any]
+
+
+def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileResult]]:
+    """Expand files and folders (recursively) into supported files, in a stable order.
+
+    Folders are walked without following directory links, so link loops cannot
+    recurse. Hidden entries and sidecar manifests are passed over; other files of an
+    unsupported type found in a folder are reported as skipped. A path named
+    directly that is unsupported or missing is reported as failed.
+    """
+    files: list[Path] = []
+    notes: list[FileResult] = []
+    seen: set[str] = set()
+
+    def add(path: Path) -> None:
+        key = str(path.resolve())
+        if key not in seen:
+            seen.add(key)
+            files.append(path)
+
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for root, dirs, names in os.walk(path, followlinks=False):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(names):
+                    child = Path(root) / name
+                    if name.startswith(".") or name in SIDECAR_NAMES:
+                        continue
+                    if not child.exists():
+                        notes.append(
+                            FileResult(str(child), "failed", "unreadable", f"{child}: broken link")
+                        )
+                    elif supported(child):
+                        add(child)
+                    else:
+                        notes.append(
+                            FileResult(
+                                str(child),
+                                "skipped",
+                                "unsupported",
+                                f"{child}: skipped, unsupported type '{child.suffix or '(none)'}'",
+                            )
+                        )
+        elif path.exists():
+            add(path)
+        else:
+            notes.append(
+                FileResult(str(path), "failed", "missing", f"{path}: no such file or folder")
+            )
+    return files, notes
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ingest(
+    paths: Sequence[str | Path],
+    *,
+    config: Config | None = None,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+    prune: bool = False,
+    rebuild: bool = False,
+    ocr: Callable[[Path, int], str] | None = None,
+) -> IngestReport:
+    """Index files and folders into ``config.index``.
+
+    Args:
+        paths: files and folders (walked recursively).
+        config: settings; defaults come from the environment.
+        embedder: the model; loaded from ``config.model`` if not given.
+        progress: called as ``progress(stage, done, total)``.
+        prune: drop documents whose files are gone.
+        rebuild: start a fresh index (e.g. to change model).
+        ocr: optional OCR of image-only PDF pages.
+
+    Returns:
+        An :class:`IngestReport` with one result per file.
+    """
+    started = time.perf_counter()
+    config = config or load_config()
+    index_dir = config.index_dir
+    embedder = embedder or load_embedder(config.model)
+    model_name = canonical_model_name(embedder.name)
+    files, results = discover(paths)
+    with write_lock(index_dir):
+        current = read_manifest(index_dir)
+        if current is not None and not rebuild and current.model != model_name:
+            raise ModelMismatchError(
+                str(index_dir), current.model, current.dimension, model_name, embedder.dimension
+            )
+        gen = begin_generation(index_dir, fresh=rebuild)
+        try:
+            pending, file_results, changed = _prepare(
+                files, gen.conn, embedder, config, progress, ocr
+            )
+            results.extend(file_results)
+            embed_seconds, written = _embed_and_write(pending, gen.conn, embedder, config, progress)
+            results.extend(written)
+            if prune:
+                removed = _prune(gen.conn)
+                results.extend(removed)
+                changed = changed or bool(removed)
+            if changed or current is None or rebuild:
+                manifest = publish(
+                    gen,
+                    model=model_name,
+                    dimension=embedder.dimension,
+                    exact_max=config.exact_search_max,
+                    nprobe=config.nprobe,
+                    progress=progress,
+                )
+                counts, published = manifest.counts, True
+            else:
+                counts, published = store.counts(gen.conn), False
+                abandon(gen)
+        except BaseException:
+            abandon(gen)
+            raise
+    order = {str(p): i for i, p in enumerate(files)}
+    results.sort(key=lambda r: order.get(r.path, len(order)))
+    return IngestReport(
+        tuple(results), time.perf_counter() - started, counts, embed_seconds, published
+    )
+
+
+def _prepare(
+    files: list[Path],
+    conn: Any,
+    embedder: Embedder,
+    config: Config,
+    progress: Progress | None,
+    ocr: Callable[[Path, int], str] | None,
+) -> tuple[list[_Pending], list[FileResult], bool]:
+    """Hash, extract, describe and chunk each new or changed file."""
+    pending: list[_Pending] = []
+    results: list[FileResult] = []
+    sidecars: dict[Path, dict[str, dict[str, Any]]] = {}
+    batch_hashes: dict[str, str] = {}
+    changed = False
+    max_bytes = config.max_file_mb * 1024 * 1024
+    for done, path in enumerate(files, start=1):
+        source = str(path.resolve())
+        try:
+            sha = file_sha256(path)
+            size = path.stat().st_size
+        except OSError as exc:
+            results.append(
+                FileResult(
+                    str(path),
+                    "failed",
+                    "unreadable",
+                    f"{path}: cannot read the file ({exc.strerror})",
+                )
+            )
+            continue
+        existing = store.find_by_source(conn, source)
+        if existing is not None and existing.sha256 == sha:
+            results.append(FileResult(str(path), "unchanged", doc_id=existing.doc_id))
+            _tick(progress, "extract", done, len(files))
+            continue
+        twin = store.find_by_hash(conn, sha)
+        twin_source = (
+            twin.source if twin is not None and twin.source != source else batch_hashes.get(sha)
+        )
+        if twin_source is not None and Path(twin_source).exists() and twin_source != source:
+            results.append(
+                FileResult(
+                    str(path),
+                    "duplicate",
+                    "duplicate",
+                    f"{path}: same content as {twin_source}, indexed once",
+                )
+            )
+            _tick(progress, "extract", done, len(files))
+            continue
+        try:
+            extracted = extract(path, max_bytes=max_bytes, ocr=ocr)
+            if path.parent not in sidecars:
+                sidecars[path.parent] = read_sidecar(path.parent)
+            auto = extract_metadata(extracted, path)
+            meta = apply_overrides(auto, sidecars[path.parent].get(path.name))
+            meta = apply_overrides(meta, store.corrections_for(conn, source))
+            chunks = _chunk(extracted, embedder, config)
+        except ExtractionError as exc:
+            results.append(FileResult(str(path), "failed", exc.reason, str(exc)))
+            _tick(progress, "extract", done, len(files))
+            continue
+        except (ValueError, ScrsearchError) as exc:
+            results.append(FileResult(str(path), "failed", "metadata", f"{path}: {exc}"))
+            _tick(progress, "extract", done, len(files))
+            continue
+        if not chunks:
+            results.append(FileResult(str(path), "failed", "empty", f"{path}: no passages found"))
+            continue
+        batch_hashes[sha] = source
+        extra: dict[str, Any] = {"ocr": extracted.ocr}
+        if extracted.warnings:
+            extra["warnings"] = list(extracted.warnings)
+        pending.append(
+            _Pending(
+                path,
+                source,
+                sha,
+                size,
+                extracted,
+                meta,
+                auto,
+                chunks,
+                existing.doc_id if existing else None,
+                extra,
+            )
+        )
+        changed = True
+        _tick(progress, "extract", done, len(files))
+    return pending, results, changed
+
+
+def _chunk(extracted: Extracted, embedder: Embedder, config: Config) -> list[Chunk]:
+    chunks = chunk_pages(
+        extracted.pages,
+        embedder.count_tokens,
+        max_tokens=embedder.max_tokens,
+        target_tokens=config.chunk_tokens,
+    )
+    if not extracted.paged:  # one "page" of a format without pages: cite no page number
+        chunks = [replace(c, page_start=None, page_end=None) for c in chunks]
+    return chunks
+
+
+def _embed_and_write(
+    pending: list[_Pending],
+    conn: Any,
+    embedder: Embedder,
+    config: Config,
+    progress: Progress | None,
+) -> tuple[float, list[FileResult]]:
+    """Embed passages in large batches and write each batch in one transaction."""
+    total = sum(len(p.chunks) for p in pending)
+    done = 0
+    seconds = 0.0
+    results: list[FileResult] = []
+    _tick(progress, "embed", 0, total)
+    group: list[_Pending] = []
+
+    def write(group: list[_Pending]) -> None:
+        nonlocal done, seconds
+        texts = [embedding_text(c.text, c.heading) for p in group for c in p.chunks]
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            _tick(progress, "embed", done, total)
+
+        t0 = time.perf_counter()
+        vectors = embedder.embed_documents(texts, config.batch_size, step)
+        seconds += time.perf_counter() - t0
+        offset = 0
+        with conn:
+            for item in group:
+                if item.replaces is not None:
+                    store.delete_document(conn, item.replaces)
+                doc_id = store.add_document(
+                    conn,
+                    source=item.source,
+                    sha256=item.sha256,
+                    fmt=item.extracted.format,
+                    paged=item.extracted.paged,
+                    pages=item.extracted.pages,
+                    metadata=item.metadata,
+                    extracted_metadata=item.auto_metadata,
+                    extra=item.extra,
+                    size=item.size,
+                )
+                n = len(item.chunks)
+                store.add_chunks(
+                    conn,
+                    doc_id,
+                    item.metadata.title or item.path.name,
+                    item.chunks,
+                    vectors[offset : offset + n],
+                )
+                offset += n
+                results.append(
+                    FileResult(
+                        str(item.path),
+                        "replaced" if item.replaces is not None else "indexed",
+                        doc_id=doc_id,
+                        pages=len(item.extracted.pages),
+                        passages=n,
+                        warnings=item.extracted.warnings,
+                    )
+                )
+
+    size = 0
+    for item in pending:
+        group.append(item)
+        size += len(item.chunks)
+        if size >= WRITE_BATCH:
+            write(group)
+            group, size = [], 0
+    if group:
+        write(group)
+    return seconds, results
+
+
+def _prune(conn: Any) -> list[FileResult]:
+    removed = []
+    for doc, _, extra in store.list_documents(conn):
+        if extra.get("url"):
+            continue
+        if not Path(doc.source).exists():
+            with conn:
+                store.delete_document(conn, doc.doc_id)
+            removed.append(
+                FileResult(doc.source, "removed", "gone", f"{doc.source}: file gone, removed")
+            )
+    return removed
+
+
+def _tick(progress: Progress | None, stage: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(stage, done, total)

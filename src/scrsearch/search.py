@@ -1,0 +1,480 @@
+"""Semantic, keyword and hybrid search over an index -> ranked :class:`Hit` lists.
+
+Keyword search is SQLite FTS5 (BM25, Porter stemming) with user input always
+escaped. Semantic search is FAISS inner product over normalised vectors. Hybrid
+fuses the two rankings with weighted reciprocal-rank fusion.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import store
+from .config import Config, load_config
+from .embed import Embedder, canonical_model_name, load_embedder
+from .errors import ModelMismatchError, NotFoundError, ScrsearchError
+from .index import Index
+from .types import SECTIONS, Hit
+
+MODES = ("hybrid", "semantic", "keyword")
+
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "did",
+        "didnt",
+        "dont",
+        "doesnt",
+        "isnt",
+        "wasnt",
+        "werent",
+        "any",
+        "anyone",
+        "anything",
+    ]
+)
+
+#: Domain abbreviations and their expansions, added to keyword queries both ways.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "camhs": ("child and adolescent mental health services",),
+    "lac": ("looked after children", "child in care"),
+    "cla": ("children looked after",),
+    "cp": ("child protection",),
+    "cin": ("child in need",),
+    "s47": ("section 47",),
+    "mash": ("multi agency safeguarding hub",),
+    "marac": ("multi agency risk assessment conference",),
+    "mappa": ("multi agency public protection arrangements",),
+    "dv": ("domestic violence",),
+    "da": ("domestic abuse",),
+    "cse": ("child sexual exploitation",),
+    "cce": ("child criminal exploitation",),
+    "sudi": ("sudden unexpected death in infancy",),
+    "fii": ("fabricated or induced illness",),
+    "hv": ("health visitor",),
+    "gp": ("general practitioner",),
+    "ae": ("accident and emergency",),
+    "ehc": ("education health and care",),
+    "send": ("special educational needs",),
+    "nai": ("non accidental injury",),
+    "scr": ("serious case review",),
+    "cspr": ("child safeguarding practice review",),
+    "sar": ("safeguarding adults review",),
+    "dhr": ("domestic homicide review",),
+    "pfd": ("prevention of future deaths",),
+    "lado": ("local authority designated officer",),
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict a search. Text filters match case-insensitively; ``partnership`` by substring."""
+
+    year_from: int | None = None
+    year_to: int | None = None
+    partnership: str | None = None
+    review_type: str | None = None
+    section: str | None = None
+    doc: str | int | None = None
+
+    def active(self) -> bool:
+        return any(getattr(self, f.name) not in (None, "") for f in fields(self))
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """A WHERE clause over ``c`` (chunks) and ``d`` (documents), and its arguments."""
+        where: list[str] = []
+        args: list[Any] = []
+        if self.year_from is not None:
+            where.append("d.year >= ?")
+            args.append(self.year_from)
+        if self.year_to is not None:
+            where.append("d.year <= ?")
+            args.append(self.year_to)
+        if self.partnership:
+            where.append("lower(d.partnership) LIKE ?")
+            args.append(f"%{self.partnership.lower()}%")
+        if self.review_type:
+            where.append("d.review_type = ?")
+            args.append(self.review_type.lower())
+        if self.section:
+            if self.section not in SECTIONS:
+                raise ScrsearchError(
+                    f"Unknown section '{self.section}': use one of {', '.join(SECTIONS)}"
+                )
+            where.append("c.section = ?")
+            args.append(self.section)
+        if self.doc not in (None, ""):
+            clause, doc_args = store._doc_ref_query(str(self.doc))
+            where.append(f"({clause})")
+            args.extend(doc_args)
+        return (" AND ".join(where) or "1"), args
+
+
+def query_terms(query: str) -> list[str]:
+    """The words of a query that matter: lower-cased, without stopwords."""
+    words = re.findall(r"\w+", query.lower())
+    kept = [w for w in words if w not in STOPWORDS]
+    return kept or words
+
+
+def fts_query(query: str, *, expand: bool = True) -> str | None:
+    """Build a safe FTS5 query: every term and phrase quoted, joined by OR.
+
+    Double-quoted phrases in the user's query stay phrases. Nothing the user types
+    can reach FTS5 syntax, so ``"``, ``AND(`` or ``*`` never raise.
+    """
+    phrases = [p for p in re.findall(r'"([^"]+)"', query) if re.search(r"\w", p)]
+    rest = re.sub(r'"[^"]*"?', " ", query)
+    terms = query_terms(rest)
+    parts = [" ".join(re.findall(r"\w+", p)) for p in phrases] + terms
+    if expand:
+        for term in list(terms):
+            parts.extend(SYNONYMS.get(term, ()))
+    quoted = list(dict.fromkeys('"' + p.replace('"', '""') + '"' for p in parts if p))
+    return " OR ".join(quoted) or None
+
+
+class Searcher:
+    """Searches one index. The embedding model is loaded only when needed."""
+
+    def __init__(
+        self,
+        index: Index,
+        *,
+        config: Config | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.index = index
+        self.config = config or load_config()
+        self._embedder = embedder
+        if embedder is not None:
+            self._check_model(embedder)
+
+    @classmethod
+    def open(
+        cls,
+        index_dir: str | Path | None = None,
+        *,
+        config: Config | None = None,
+        embedder: Embedder | None = None,
+    ) -> Searcher:
+        config = config or load_config()
+        index = Index.open(Path(index_dir) if index_dir else config.index_dir)
+        if embedder is None and canonical_model_name(config.model) != index.model:
+            raise ModelMismatchError(
+                str(index.dir),
+                index.model,
+                index.manifest.dimension,
+                canonical_model_name(config.model),
+                0,
+            )
+        return cls(index, config=config, embedder=embedder)
+
+    def _check_model(self, embedder: Embedder) -> None:
+        manifest = self.index.manifest
+        if (
+            canonical_model_name(embedder.name) != manifest.model
+            or embedder.dimension != manifest.dimension
+        ):
+            raise ModelMismatchError(
+                str(self.index.dir),
+                manifest.model,
+                manifest.dimension,
+                embedder.name,
+                embedder.dimension,
+            )
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(self.index.model)
+            self._check_model(self._embedder)
+        return self._embedder
+
+    # --- public -------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        mode: str = "hybrid",
+        filters: Filters | None = None,
+        group_by_review: bool = False,
+    ) -> list[Hit]:
+        """Rank passages for ``query``; with ``group_by_review``, the best passage per review."""
+        if mode not in MODES:
+            raise ScrsearchError(f"Unknown mode '{mode}': use one of {', '.join(MODES)}")
+        if not query.strip():
+            return []
+        filters = filters or Filters()
+        depth = max(k * 10, 200) if group_by_review else max(k * 4, 100)
+        ranked = self.rank(query, mode=mode, filters=filters, depth=depth)
+        return self._hits(ranked, mode, k, group_by_review)
+
+    def rank(
+        self, query: str, *, mode: str = "hybrid", filters: Filters | None = None, depth: int = 100
+    ) -> list[tuple[int, float]]:
+        """``(chunk_id, score)`` pairs, best first, without loading the passages."""
+        filters = filters or Filters()
+        if mode == "keyword":
+            return self.keyword(query, filters, depth)
+        if mode == "semantic":
+            return self.semantic(self.embedder.embed_query(query), filters, depth)
+        keyword = self.keyword(query, filters, depth)
+        semantic = self.semantic(self.embedder.embed_query(query), filters, depth)
+        return fuse(
+            [keyword, semantic],
+            weights=[self.config.keyword_weight, 1.0],
+            k=self.config.rrf_k,
+        )
+
+    def similar(
+        self,
+        chunk_id: int | None = None,
+        *,
+        text: str | None = None,
+        k: int = 10,
+        filters: Filters | None = None,
+        exclude_same_review: bool = False,
+    ) -> list[Hit]:
+        """Passages most like a stored passage (by id) or like a given text."""
+        if chunk_id is not None:
+            vector = store.get_vectors(self.index.conn(), [chunk_id]).get(chunk_id)
+            if vector is None:
+                raise NotFoundError(f"No passage with id {chunk_id} in {self.index.dir}")
+        elif text:
+            vector = self.embedder.embed_query(text)
+        else:
+            raise ScrsearchError("Give a passage id or --text to find similar passages")
+        ranked = self.semantic(vector, filters or Filters(), max(k * 10, 100))
+        ranked = [(cid, s) for cid, s in ranked if cid != chunk_id]
+        hits = self._hits(ranked, "semantic", len(ranked), False)
+        if exclude_same_review and chunk_id is not None:
+            source = store.get_chunks(self.index.conn(), [chunk_id])[chunk_id][0].doc_id
+            hits = [h for h in hits if h.chunk.doc_id != source]
+        return [Hit(h.chunk, h.document, h.score, i, h.method) for i, h in enumerate(hits[:k], 1)]
+
+    # --- the two retrievers ---------------------------------------------------
+
+    def keyword(self, query: str, filters: Filters, depth: int) -> list[tuple[int, float]]:
+        match = fts_query(query)
+        if match is None:
+            return []
+        where, args = filters.sql()
+        sql = (
+            "SELECT f.rowid, bm25(chunks_fts, 1.0, 0.5, 0.5) AS s FROM chunks_fts f "
+            "JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.doc_id "
+            f"WHERE chunks_fts MATCH ? AND {where} ORDER BY s LIMIT ?"  # noqa: S608
+        )
+        rows = self.index.conn().execute(sql, [match, *args, depth]).fetchall()
+        return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def semantic(self, vector: np.ndarray, filters: Filters, depth: int) -> list[tuple[int, float]]:
+        import faiss
+
+        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        params = None
+        index = self.index.faiss
+        if filters.active():
+            where, args = filters.sql()
+            ids = [
+                r[0]
+                for r in self.index.conn().execute(
+                    f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {where}",  # noqa: S608
+                    args,
+                )
+            ]
+            if not ids:
+                return []
+            selector = faiss.IDSelectorBatch(np.asarray(ids, dtype=np.int64))
+            params = (
+                faiss.SearchParametersIVF(sel=selector, nprobe=self._nprobe())
+                if hasattr(index, "nprobe")
+                else faiss.SearchParameters(sel=selector)
+            )
+        elif hasattr(index, "nprobe"):
+            index.nprobe = self._nprobe()
+        depth = min(depth, max(index.ntotal, 1))
+        scores, ids = (
+            index.search(query, depth, params=params) if params else index.search(query, depth)
+        )
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def _nprobe(self) -> int:
+        return self.config.nprobe
+
+    # --- assembling hits ----------------------------------------------------
+
+    def _hits(
+        self, ranked: Sequence[tuple[int, float]], method: str, k: int, group_by_review: bool
+    ) -> list[Hit]:
+        wanted = [cid for cid, _ in ranked]
+        loaded = store.get_chunks(
+            self.index.conn(), wanted[: max(k * 20, 200)] if group_by_review else wanted[:k]
+        )
+        hits: list[Hit] = []
+        seen_docs: set[int] = set()
+        for cid, score in ranked:
+            if cid not in loaded:
+                continue
+            chunk, document = loaded[cid]
+            if group_by_review:
+                if chunk.doc_id in seen_docs:
+                    continue
+                seen_docs.add(chunk.doc_id)
+            hits.append(Hit(chunk, document, score, len(hits) + 1, method))
+            if len(hits) == k:
+                break
+        return hits
+
+
+def fuse(
+    rankings: Sequence[Sequence[tuple[int, float]]], *, weights: Sequence[float], k: int = 60
+) -> list[tuple[int, float]]:
+    """Weighted reciprocal-rank fusion: ``sum(w / (k + rank))`` over the rankings."""
+    scores: dict[int, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, (cid, _) in enumerate(ranking, start=1):
+            scores[cid] = scores.get(cid, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def rank_documents(ranked: Sequence[tuple[int, float]], chunk_docs: dict[int, int]) -> list[int]:
+    """Documents in the order of their best passage."""
+    seen: dict[int, None] = {}
+    for cid, _ in ranked:
+        doc = chunk_docs.get(cid)
+        if doc is not None and doc not in seen:
+            seen[doc] = None
+    return list(seen)

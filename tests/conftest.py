@@ -1,0 +1,67 @@
+"""Shared fixtures.
+
+- Every test gets its own index folder (``SCRSEARCH_INDEX`` points into tmp).
+- ``hash_embedder`` is a fast deterministic fake for plumbing tests.
+- ``real_embedder`` loads the default packaged model once per session (slow tests).
+- ``demo_index`` / ``real_index`` are built once per session with the real model.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from scrsearch import HashEmbedder, load_config
+from scrsearch.embed import SentenceTransformerEmbedder
+from scrsearch.pipeline import ingest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+SHARED = ROOT.parent / "shared"
+CORPUS_REAL = SHARED / "corpus-real"
+GEORGE = SHARED / "seed" / "george-briefing.txt"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the default index at a fresh tmp folder for every test."""
+    index = tmp_path / "index"
+    monkeypatch.setenv("SCRSEARCH_INDEX", str(index))
+    for name in list(os.environ):
+        if name.startswith("SCRSEARCH_") and name != "SCRSEARCH_INDEX":
+            monkeypatch.delenv(name)
+    return index
+
+
+@pytest.fixture
+def hash_embedder() -> HashEmbedder:
+    return HashEmbedder(dimension=64, max_tokens=128)
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def demo_index(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Path:
+    """The shipped demo corpus, indexed once with the real model."""
+    index = tmp_path_factory.mktemp("demo") / "index"
+    report = ingest([CORPUS], config=load_config(index=str(index)), embedder=real_embedder)
+    assert not report.failed, [r.message for r in report.failed]
+    return index
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory, real_embedder):
+    """../shared/corpus-real plus the George briefing, indexed once with the real model."""
+    if not CORPUS_REAL.is_dir():
+        pytest.skip("../shared/corpus-real is not present")
+    index = tmp_path_factory.mktemp("real") / "index"
+    report = ingest(
+        [CORPUS_REAL, GEORGE], config=load_config(index=str(index)), embedder=real_embedder
+    )
+    return index, report
