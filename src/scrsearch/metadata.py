@@ -29,10 +29,11 @@ _PARTNERSHIP_SUFFIX = (
     r"|Child Protection Committee|LSCB|LSCP|CSCP|SCP|SAB)"
 )
 _PARTNERSHIP = re.compile(
-    r"\b((?:[A-Z][\w'’&.-]*(?:,? (?:and|&|of|upon|on|the) )?\s?){1,5}?)" + _PARTNERSHIP_SUFFIX
+    r"\b((?:[A-Z][\w'’&.-]*(?:,? (?:and|&|of|upon|on|the) )?[ ]?){1,5}?)" + _PARTNERSHIP_SUFFIX
 )
 _NAME_WORDS = (
-    r"(?:Child [A-Z]{1,2}\d?|Baby [A-Z]{1,2}|Adult [A-Z]{1,2}|[A-Z][a-z]+(?: [A-Z][a-z]+)?)"
+    r"(?:(?:Child|Baby|Adult|Young Person|Mr|Mrs|Ms|Miss) [A-Z]{1,2}\d?\b"
+    r"|[A-Z][a-z]+(?: [A-Z][a-z]+)?)"
 )
 _REVIEW_NAME_PATTERNS = [
     re.compile(
@@ -41,36 +42,19 @@ _REVIEW_NAME_PATTERNS = [
         r"(?:[:–—-]\s*|\s+)(?:into |regarding |concerning |about |of |for )?(?:the case of )?"
         rf"(?:the death of )?(?:\"|'|‘|“)?({_NAME_WORDS})\b"
     ),
-    re.compile(rf"\b(?:regarding|concerning|in respect of|learning from) ({_NAME_WORDS})\b"),
+    re.compile(
+        r"\b(?i:regarding|concerning|in respect of|learning from|into the death of|"
+        rf"(?:review|briefing) into) (?:the )?[\"'‘“]?({_NAME_WORDS})\b"
+    ),
 ]
-_NOT_NAMES = {
-    "The",
-    "This",
-    "A",
-    "An",
-    "Overview",
-    "Executive",
-    "Summary",
-    "Report",
-    "Published",
-    "Learning",
-    "Briefing",
-    "Review",
-    "Lessons",
-    "Key",
-    "Findings",
-    "Introduction",
-    "In",
-    "Why",
-    "What",
-    "Child",
-    "Safeguarding",
-    "Serious",
-    "Case",
-    "Practice",
-    "Local",
-    "For",
-}
+#: Capitalised words that start headings, not names ("Safer Sleep", "Overview Report").
+_NOT_NAMES = frozenset(
+    """The This A An Overview Executive Summary Report Published Learning Briefing Review
+    Lessons Key Findings Introduction In Why What Child Safeguarding Serious Case Practice
+    Local For Safer Sleep Resolving Professional Professionals Disagreement Disagreements
+    Neglect Domestic Abuse Adults Children Partnership Board Multi Agency Final Extended
+    Thematic Rapid National Panel Under Minute Seven Homicide""".split()
+)
 
 _TYPE_RULES: list[tuple[str, re.Pattern[str]]] = [
     (
@@ -83,6 +67,7 @@ _TYPE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("dhr", re.compile(r"domestic homicide review", re.I)),
     ("sar", re.compile(r"safeguarding adults? review", re.I)),
     ("briefing", re.compile(r"learning (brief|briefing|summary)|briefing|\blearning from\b", re.I)),
+    ("other", re.compile(r"\bchild practice review|adult practice review", re.I)),
     ("cspr", re.compile(r"child safeguarding practice review|\bcspr\b|\blcspr\b", re.I)),
     ("scr", re.compile(r"serious case review|\bscr\b", re.I)),
     (
@@ -110,7 +95,7 @@ def extract_metadata(extracted: Extracted, path: Path) -> Metadata:
     review_type = detect_review_type(head, extracted.title, path.stem)
     return Metadata(
         title=detect_title(extracted, review_type, path),
-        review_name=detect_review_name(head, review_type, path.stem),
+        review_name=detect_review_name(head, review_type, path.stem, extracted.title),
         partnership=detect_partnership(head, review_type),
         year=detect_year(head, path.stem, review_type, extracted.title),
         review_type=review_type,
@@ -136,11 +121,31 @@ def detect_title(extracted: Extracted, review_type: str | None, path: Path) -> s
         name = _pfd_name(extracted.text[:HEAD_CHARS], path.stem)
         if name:
             return f"{name} - Prevention of future deaths report"
-    for line in extracted.text.splitlines():
-        line = line.strip().lstrip("#").strip()
-        if len(line) >= 4 and not re.match(r"^(this is a fictional|page \d)", line, re.I):
-            return _clean(line[:200])
-    return None
+    lines = [
+        ln.strip().lstrip("#").strip()
+        for ln in extracted.text[:HEAD_CHARS].splitlines()
+        if len(ln.strip().lstrip("#").strip()) >= 4
+    ]
+    lines = [ln for ln in lines if not re.match(r"^(this is a fictional|page \d)", ln, re.I)]
+    if not lines:
+        return None
+    # Prefer the first line that names the kind of document over, say, the
+    # partnership's name in a letterhead.
+    for i, line in enumerate(lines[:8]):
+        if _TITLE_WORDS.search(line) and not _PARTNERSHIP.fullmatch(line) and len(line) <= 150:
+            title = line
+            if len(line.split()) <= 3 and i + 1 < len(lines):
+                title += " - " + lines[i + 1]
+            return _clean(" - ".join(_unshout(part) for part in title.split(" - ")))
+    return _clean(_unshout(lines[0][:200]))
+
+
+_TITLE_WORDS = re.compile(r"\b(review|briefing|report|learning from|guidance|framework)\b", re.I)
+
+
+def _unshout(text: str) -> str:
+    """Title-case a line written in capitals."""
+    return text.title() if text.isupper() else text
 
 
 def _clean(value: str) -> str:
@@ -161,22 +166,28 @@ def _pfd_name(head: str, stem: str) -> str | None:
     return None
 
 
-def detect_review_name(head: str, review_type: str | None, stem: str) -> str | None:
+def detect_review_name(
+    head: str, review_type: str | None, stem: str, title: str | None = None
+) -> str | None:
     if review_type == "pfd":
-        return _pfd_name(head, stem)
+        named = re.match(r"^(.+?) - Prevention of future deaths", title or "", re.I)
+        return named.group(1).strip() if named else _pfd_name(head, stem)
     if review_type == "guidance":
         return None
     for pattern in _REVIEW_NAME_PATTERNS:
         for match in pattern.finditer(head[:1500]):
             name = match.group(1)
-            if name.split()[0] not in _NOT_NAMES or re.match(r"^(Child|Baby|Adult) [A-Z]", name):
+            titled = re.match(
+                r"^(Child|Baby|Adult|Young Person|Mr|Mrs|Ms|Miss) [A-Z]{1,2}\d?$", name
+            )
+            if titled or not set(name.split()) & _NOT_NAMES:
                 return name
     return None
 
 
 def detect_partnership(head: str, review_type: str | None) -> str | None:
     area = re.search(
-        r"coroner area(?: of)?\s*[:\-]?\s*([A-Z][A-Za-z ,&'-]+?)\s*(?:\n|\.|$)", head, re.I
+        r"(?i:coroner area)(?i: of)?\s*[:\-]?\s*([A-Z][A-Za-z ,&'-]+?)\s*(?:\n|\.|$)", head
     )
     if review_type == "pfd" and area and "[" not in area.group(1):
         return f"Coroner area: {area.group(1).strip()}"
@@ -222,7 +233,8 @@ def detect_nation(head: str, review_type: str | None) -> str | None:
         return "wales"
     if review_type in ("cspr", "scr") or re.search(
         r"local safeguarding children board|safeguarding children partnership|"
-        r"working together to safeguard children|department for education|\bdfe\b|ofsted",
+        r"working together to safeguard children|department for education|\bdfe\b|ofsted|"
+        r"care act 2014",
         head,
         re.I,
     ):

@@ -122,6 +122,16 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileResult]]
                     child = Path(root) / name
                     if name.startswith(".") or name in SIDECAR_NAMES:
                         continue
+                    if name.lower().startswith("readme."):
+                        notes.append(
+                            FileResult(
+                                str(child),
+                                "skipped",
+                                "readme",
+                                f"{child}: skipped, a folder's README is not a review",
+                            )
+                        )
+                        continue
                     if not child.exists():
                         notes.append(
                             FileResult(str(child), "failed", "unreadable", f"{child}: broken link")
