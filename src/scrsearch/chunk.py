@@ -228,12 +228,22 @@ def _units(text: str) -> list[_Unit]:
     units: list[_Unit] = []
     section, heading = "other", None
     current: _Unit | None = None
+    # A heading line not yet followed by any text: if another heading (or the end)
+    # comes first, the line becomes text of its own so that no words are lost.
+    bare_heading: _Unit | None = None
 
     def close() -> None:
-        nonlocal current
+        nonlocal current, bare_heading
         if current is not None:
             units.append(current)
             current = None
+            bare_heading = None
+
+    def flush_bare_heading() -> None:
+        nonlocal bare_heading
+        if bare_heading is not None:
+            units.append(bare_heading)
+            bare_heading = None
 
     for i, line in enumerate(lines):
         stripped = line.text.strip()
@@ -249,6 +259,9 @@ def _units(text: str) -> list[_Unit]:
             _ITEM_START.match(stripped) and section in ITEM_SECTIONS and len(stripped.split()) > 3
         ):
             close()
+            flush_bare_heading()
+            start = line.start + (len(line.text) - len(line.text.lstrip()))
+            bare_heading = _Unit(start, line.end, section, heading, False)
             md = _MD_HEADING.match(stripped)
             heading = (md.group(1) if md else stripped).strip()
             label = classify_heading(heading)
@@ -264,6 +277,7 @@ def _units(text: str) -> list[_Unit]:
         else:
             current.end = line.end
     close()
+    flush_bare_heading()
     return units
 
 

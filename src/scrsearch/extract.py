@@ -124,7 +124,7 @@ def strip_running_lines(pages: list[str]) -> list[str]:
     edge_counts: Counter[str] = Counter()
     for text in pages:
         lines = [ln for ln in text.splitlines() if ln.strip()]
-        edges = {key(ln) for ln in lines[:2] + lines[-2:]}
+        edges = {key(ln) for ln in _edges(lines)}
         edge_counts.update(edges)
     threshold = max(3, int(len(pages) * 0.6) + 1) if len(pages) >= 3 else None
     repeated = {k for k, n in edge_counts.items() if threshold and n >= threshold}
@@ -132,7 +132,7 @@ def strip_running_lines(pages: list[str]) -> list[str]:
     for text in pages:
         lines = text.splitlines()
         nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
-        edge_idx = set(nonblank[:2] + nonblank[-2:])
+        edge_idx = set(_edges(nonblank))
         kept = [
             ln
             for i, ln in enumerate(lines)
@@ -140,6 +140,12 @@ def strip_running_lines(pages: list[str]) -> list[str]:
         ]
         cleaned.append("\n".join(kept).strip())
     return cleaned
+
+
+def _edges(lines: list) -> list:  # type: ignore[type-arg]
+    """The lines where headers and footers live: two at each end of a full page."""
+    n = 2 if len(lines) >= 5 else 1
+    return lines[:n] + lines[-n:]
 
 
 def _pdf_title(reader) -> str | None:  # type: ignore[no-untyped-def]

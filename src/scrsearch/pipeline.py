@@ -7,6 +7,7 @@ once it is complete.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import time
@@ -108,6 +109,10 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileResult]]
     seen: set[str] = set()
 
     def add(path: Path) -> None:
+        problem = _unusable(path)
+        if problem is not None:
+            notes.append(problem)
+            return
         key = str(path.resolve())
         if key not in seen:
             seen.add(key)
@@ -132,12 +137,8 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileResult]]
                             )
                         )
                         continue
-                    if not child.exists():
-                        notes.append(
-                            FileResult(str(child), "failed", "unreadable", f"{child}: broken link")
-                        )
-                    elif supported(child):
-                        add(child)
+                    if supported(child) or not child.is_file():
+                        add(child)  # links and special files are reported by add()
                     else:
                         notes.append(
                             FileResult(
@@ -147,13 +148,42 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileResult]]
                                 f"{child}: skipped, unsupported type '{child.suffix or '(none)'}'",
                             )
                         )
-        elif path.exists():
+        elif path.exists() or path.is_symlink():
             add(path)
         else:
             notes.append(
                 FileResult(str(path), "failed", "missing", f"{path}: no such file or folder")
             )
     return files, notes
+
+
+def _unusable(path: Path) -> FileResult | None:
+    """Why ``path`` cannot be read at all (a bad link, a pipe, an unencodable name), or None."""
+    shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+    if shown != str(path):
+        return FileResult(
+            shown,
+            "failed",
+            "bad-name",
+            f"{shown}: the file name is not valid UTF-8 (rename the file, e.g. with convmv)",
+        )
+    if path.is_symlink() and not path.exists():
+        try:
+            path.resolve(strict=True)
+            detail = "a broken link"
+        except RuntimeError:  # Python < 3.13 raises RuntimeError on a loop
+            detail = "a link loop"
+        except OSError as exc:
+            detail = "a link loop" if exc.errno == errno.ELOOP else "a broken link"
+        return FileResult(str(path), "failed", "unreadable", f"{path}: {detail} (fix or delete it)")
+    if not path.is_file():
+        return FileResult(
+            str(path),
+            "failed",
+            "unreadable",
+            f"{path}: not a regular file (a pipe, socket or device); copy the document to a file",
+        )
+    return None
 
 
 def file_sha256(path: Path) -> str:
