@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def make_pdf(path: Path, pages: list[str], *, header: str | None = None, title: str | None = None) -> Path:
+def make_pdf(
+    path: Path, pages: list[str], *, header: str | None = None, title: str | None = None
+) -> Path:
     """Write a text PDF with one string per page (lines split on newlines)."""
     from fpdf import FPDF
 

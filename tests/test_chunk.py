@@ -26,12 +26,18 @@ def test_george_lessons_are_seven_whole_passages() -> None:
     for number, chunk in enumerate(lessons, start=1):
         assert chunk.text.startswith(f"{number}. ")
         assert chunk.heading == "Lessons to be learned from George"
-    assert lessons[5].text == "6. Not all practitioners are aware of, or use, the CSCP escalation policy."
+    assert (
+        lessons[5].text
+        == "6. Not all practitioners are aware of, or use, the CSCP escalation policy."
+    )
     assert any(c.section == "background" and "George suffered" in c.text for c in chunks)
 
 
 def test_offsets_point_into_the_document_text() -> None:
-    pages = [Page(1, "Background\nThe family moved.\n\nMore text here."), Page(2, "Findings\n1. First finding.\n2. Second.")]
+    pages = [
+        Page(1, "Background\nThe family moved.\n\nMore text here."),
+        Page(2, "Findings\n1. First finding.\n2. Second."),
+    ]
     full = PAGE_JOIN.join(p.text for p in pages)
     chunks = chunk_pages(pages, words, max_tokens=50, target_tokens=30)
     for chunk in chunks:
@@ -43,7 +49,10 @@ def test_offsets_point_into_the_document_text() -> None:
 
 
 def test_passage_spanning_a_page_break_cites_both_pages() -> None:
-    pages = [Page(1, "Chronology\nIn March the school raised concerns"), Page(2, "about bruising, and the nurse visited.")]
+    pages = [
+        Page(1, "Chronology\nIn March the school raised concerns"),
+        Page(2, "about bruising, and the nurse visited."),
+    ]
     chunks = chunk_pages(pages, words, max_tokens=100, target_tokens=100)
     assert len(chunks) == 1
     assert (chunks[0].page_start, chunks[0].page_end) == (1, 2)
@@ -98,6 +107,12 @@ def test_real_tokenizer_never_exceeded(real_embedder) -> None:
     pages = extract(GEORGE).pages
     long_pages = [Page(1, pages[0].text + "\n\n" + ("Professional curiosity matters. " * 400))]
     chunks = chunk_pages(
-        long_pages, real_embedder.count_tokens, max_tokens=real_embedder.max_tokens, target_tokens=200
+        long_pages,
+        real_embedder.count_tokens,
+        max_tokens=real_embedder.max_tokens,
+        target_tokens=200,
     )
-    assert max(real_embedder.count_tokens(embedding_text(c.text, c.heading)) for c in chunks) <= real_embedder.max_tokens
+    assert (
+        max(real_embedder.count_tokens(embedding_text(c.text, c.heading)) for c in chunks)
+        <= real_embedder.max_tokens
+    )

@@ -20,8 +20,11 @@ from scrsearch.extract import extract, join_hyphenated, strip_running_lines
 def test_pdf_pages_are_numbered_from_one_with_text_per_page(tmp_path: Path) -> None:
     pdf = make_pdf(
         tmp_path / "r.pdf",
-        ["Introduction\nThe review began in May.", "Findings\nNobody checked the partner.",
-         "Recommendations\n1. Use the escalation policy."],
+        [
+            "Introduction\nThe review began in May.",
+            "Findings\nNobody checked the partner.",
+            "Recommendations\n1. Use the escalation policy.",
+        ],
         header="Harrowdale SCP - Child K",
     )
     doc = extract(pdf)
@@ -35,7 +38,9 @@ def test_pdf_pages_are_numbered_from_one_with_text_per_page(tmp_path: Path) -> N
 
 
 def test_pdf_words_hyphenated_across_lines_are_joined(tmp_path: Path) -> None:
-    pdf = make_pdf(tmp_path / "h.pdf", ["Professionals must keep safe-\nguarding in mind at all times."])
+    pdf = make_pdf(
+        tmp_path / "h.pdf", ["Professionals must keep safe-\nguarding in mind at all times."]
+    )
     assert "safeguarding in mind" in extract(pdf).pages[0].text
 
 
@@ -52,7 +57,9 @@ def test_strip_running_lines_removes_repeated_headers_only() -> None:
 
 
 def test_pdf_title_from_document_info(tmp_path: Path) -> None:
-    pdf = make_pdf(tmp_path / "t.pdf", ["Some text in the body of the report."], title="Child L SCR")
+    pdf = make_pdf(
+        tmp_path / "t.pdf", ["Some text in the body of the report."], title="Child L SCR"
+    )
     assert extract(pdf).title == "Child L SCR"
 
 

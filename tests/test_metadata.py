@@ -86,7 +86,10 @@ def test_pfd_year_from_reference_in_title() -> None:
 @pytest.mark.parametrize(
     ("head", "expected"),
     [
-        ("Harrowdale Local Safeguarding Children Board\nSerious Case Review", "Harrowdale Local Safeguarding Children Board"),
+        (
+            "Harrowdale Local Safeguarding Children Board\nSerious Case Review",
+            "Harrowdale Local Safeguarding Children Board",
+        ),
         ("Commissioned by Cumbria LSCB in 2018", "Cumbria LSCB"),
         ("Calder Brook Safeguarding Adults Board", "Calder Brook Safeguarding Adults Board"),
         ("Nothing about who wrote this.", None),
@@ -120,7 +123,9 @@ def test_review_name_rules(head: str, rtype: str, expected: str | None) -> None:
 def test_pfd_name_from_text_then_file_name() -> None:
     head = "I opened an investigation touching the death of Molly Rose Russell, aged 14"
     assert detect_review_name(head, "pfd", "x") == "Molly Rose Russell"
-    assert detect_review_name("no name here", "pfd", "2014-0047_tallulah-wilson") == "Tallulah Wilson"
+    assert (
+        detect_review_name("no name here", "pfd", "2014-0047_tallulah-wilson") == "Tallulah Wilson"
+    )
 
 
 def test_nation_rules() -> None:
@@ -131,21 +136,24 @@ def test_nation_rules() -> None:
 
 
 def test_unknown_fields_stay_none() -> None:
-    meta = extract_metadata(doc("Some notes\nabout nothing in particular, undated."), Path("notes.txt"))
+    meta = extract_metadata(
+        doc("Some notes\nabout nothing in particular, undated."), Path("notes.txt")
+    )
     assert meta.year is None and meta.partnership is None and meta.review_type is None
     assert meta.review_name is None and meta.nation is None
 
 
 def test_sidecar_csv_overrides_fields(tmp_path: Path) -> None:
     (tmp_path / "manifest.csv").write_text(
-        "file,title,year,review_type,partnership\n"
-        "a.txt,Corrected title,2011,scr,\n",
+        "file,title,year,review_type,partnership\na.txt,Corrected title,2011,scr,\n",
         encoding="utf-8",
     )
     sidecar = read_sidecar(tmp_path)
     assert sidecar == {"a.txt": {"title": "Corrected title", "year": 2011, "review_type": "scr"}}
     meta = apply_overrides(Metadata(title="Wrong", partnership="Kept"), sidecar["a.txt"])
-    assert meta == Metadata(title="Corrected title", year=2011, review_type="scr", partnership="Kept")
+    assert meta == Metadata(
+        title="Corrected title", year=2011, review_type="scr", partnership="Kept"
+    )
 
 
 def test_sidecar_yaml_and_bad_values(tmp_path: Path) -> None:

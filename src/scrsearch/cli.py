@@ -110,7 +110,11 @@ def ingest(
     rebuild: bool,
     as_json: bool,
 ) -> None:
-    """Index files and folders (PDF, HTML, DOCX, TXT, MD), recursively."""
+    """Index files and folders (PDF, HTML, DOCX, TXT, MD), recursively, and web pages by URL.
+
+    A URL (http:// or https://) is downloaded into the index folder, with a timeout,
+    a size cap and a type check; it is re-indexed only when its content changed.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .ocr import default_ocr
@@ -161,10 +165,10 @@ def _print_ingest_report(report: Any, index: str) -> None:
         if result.status in ("failed", "skipped", "duplicate", "removed") and result.message:
             style = "red" if result.status == "failed" else "yellow"
             console.print(f"[{style}]{result.status.upper():>9}[/] ", end="")
-            console.print(result.message, markup=False)
+            console.print(result.message, markup=False, soft_wrap=True)
         for warning in result.warnings:
             console.print("[yellow]  WARNING[/] ", end="")
-            console.print(warning, markup=False)
+            console.print(warning, markup=False, soft_wrap=True)
     s = report.summary()
     console.print(
         f"\nIndexed {s['indexed']} new and {s['replaced']} changed documents "
@@ -174,6 +178,7 @@ def _print_ingest_report(report: Any, index: str) -> None:
         + (f", {s['removed']} removed" if s["removed"] else "")
         + f" in {s['seconds']:.1f} s.",
         markup=False,
+        soft_wrap=True,
     )
     if report.counts:
         c = report.counts
@@ -332,17 +337,18 @@ def docs(index: str | None, as_json: bool) -> None:
         )
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(show_lines=False)
     for col in ("id", "title", "type", "partnership", "year", "pages", "passages"):
         table.add_column(col, overflow="fold")
     for d, n, _ in rows:
         m = d.metadata
-        table.add_row(
+        table.add_row(  # Text(): titles come from documents and are never read as markup
             str(d.doc_id),
-            d.title,
-            m.review_type or "",
-            m.partnership or "",
+            Text(d.title),
+            Text(m.review_type or ""),
+            Text(m.partnership or ""),
             str(m.year or ""),
             str(d.n_pages) if d.paged else "",
             str(n),
@@ -374,6 +380,232 @@ def info(index: str | None, as_json: bool) -> None:
         console.print(f"{key:>12}: {data[key]}", markup=False)
     for key, value in data["counts"].items():
         console.print(f"{key:>12}: {value}", markup=False)
+
+
+@cli.command("export")
+@click.argument("query")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "markdown"]),
+    default="markdown",
+    show_default=True,
+    help="CSV for spreadsheets, Markdown for slides; every passage is cited either way.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write to this file, not stdout."
+)
+@click.option("-k", "k", type=int, default=10, show_default=True, help="Number of results.")
+@click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "semantic", "keyword"]),
+    default="hybrid",
+    show_default=True,
+    help="Ranking: fused keyword+semantic, meaning only, or words only.",
+)
+@filter_options
+@click.option("--group", is_flag=True, help="Group by review: the best passage of each review.")
+@index_option
+@model_option
+@handle_errors
+def export_command(
+    query: str,
+    fmt: str,
+    output: str | None,
+    k: int,
+    mode: str,
+    year_from: int | None,
+    year_to: int | None,
+    partnership: str | None,
+    review_type: str | None,
+    section: str | None,
+    doc: str | None,
+    group: bool,
+    index: str | None,
+    model: str | None,
+) -> None:
+    """Search for QUERY and write the results as cited CSV or Markdown."""
+    from pathlib import Path
+
+    from .export import render
+    from .request import SearchRequest
+    from .search import Searcher
+
+    config = load_config(index=index, model=model)
+    request = SearchRequest(
+        query, mode, k, year_from, year_to, partnership, review_type, section, doc, group
+    )
+    text = render(request.run(Searcher.open(config=config)), fmt, about=request.describe())
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("doc")
+@index_option
+@json_option
+@handle_errors
+def remove(doc: str, index: str | None, as_json: bool) -> None:
+    """Remove document DOC (id, file name or path) from the index.
+
+    A file uploaded through the app is deleted too; any other file stays on disk.
+    """
+    from .library import remove_document
+
+    config = load_config(index=index)
+    removed = remove_document(config.index_dir, doc, config=config)
+    if as_json:
+        _print_json({"doc_id": removed.doc_id, "title": removed.title, "source": removed.source})
+    else:
+        click.echo(f"Removed {removed.doc_id}: {removed.title} ({removed.source})")
+
+
+@cli.command("app")
+@index_option
+@click.option("--port", type=int, default=None, help="Port to serve on. Default: 8501.")
+@click.option(
+    "--address",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind. Keep 127.0.0.1 unless other machines must reach the app.",
+)
+@handle_errors
+def app_command(index: str | None, port: int | None, address: str) -> None:
+    """Start the web app (search, read, build the library) in the browser."""
+    import os
+    import subprocess
+
+    script = find_app()
+    folder = load_config(index=index).index_dir.resolve()
+    argv = [sys.executable, "-m", "streamlit", "run", str(script)]
+    argv += ["--server.address", address, "--browser.gatherUsageStats", "false"]
+    argv += ["--server.showEmailPrompt", "false", "--server.fileWatcherType", "none"]
+    argv += ["--server.port", str(port)] if port else []
+    click.echo(f"Starting the app on http://{address}:{port or 8501} with the index {folder}")
+    env = {**os.environ, "SCRSEARCH_INDEX": str(folder)}
+    try:
+        code = subprocess.call(argv, env=env, cwd=script.parent)
+    except KeyboardInterrupt:
+        code = 0
+    sys.exit(code)
+
+
+def find_app() -> Any:
+    """The app's ``app.py``: beside the source tree (a checkout), else in the current folder."""
+    from pathlib import Path
+
+    from .errors import ScrsearchError
+
+    for folder in (Path(__file__).resolve().parents[2], Path.cwd()):
+        if (folder / "app.py").is_file() and (folder / "app_pages").is_dir():
+            return folder / "app.py"
+    raise ScrsearchError(
+        "Cannot find the web app (app.py and app_pages/). Install scrsearch from a checkout "
+        "with `pip install -e .`, or run `scrsearch app` in the checkout's folder."
+    )
+
+
+@cli.command("eval")
+@click.argument("qrels", type=click.Path(exists=True, dir_okay=False))
+@index_option
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False),
+    help="Folder the qrels document ids are relative to. Default: match by path ending.",
+)
+@click.option(
+    "--modes",
+    default="keyword,semantic,hybrid",
+    show_default=True,
+    help="Comma-separated ranking modes to evaluate.",
+)
+@json_option
+@handle_errors
+def eval_command(
+    qrels: str, index: str | None, root: str | None, modes: str, as_json: bool
+) -> None:
+    """Score ranking against judged queries QRELS: nDCG@10, Recall@10/50 and MRR per mode."""
+    from .eval import evaluate, load_qrels, tables
+
+    config = load_config(index=index)
+    chosen = [m.strip() for m in modes.split(",") if m.strip()]
+    result = evaluate(load_qrels(qrels), config.index_dir, modes=chosen, root=root, config=config)
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    console = _console()
+    for table in tables(result):
+        console.print(table)
+
+
+@cli.command("bench")
+@click.option(
+    "--sizes",
+    default="10000,100000,1000000",
+    show_default=True,
+    help="Comma-separated index sizes (passages) to time searches at.",
+)
+@click.option("--queries", type=int, default=200, show_default=True, help="Searches per mode.")
+@click.option(
+    "--corpus",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Files or folders whose PDFs time extraction. Default: ../shared/corpus-real or corpus/.",
+)
+@click.option(
+    "--ingest-corpus",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Files or folders to time ingest on; their passages seed the synthetic sizes. "
+    "Default: corpus/.",
+)
+@model_option
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False),
+    help="Where the temporary indexes go (about 3.5 GB at 1M passages). Default: system temp.",
+)
+@json_option
+@handle_errors
+def bench(
+    sizes: str,
+    queries: int,
+    corpus: tuple[str, ...],
+    ingest_corpus: tuple[str, ...],
+    model: str | None,
+    work_dir: str | None,
+    as_json: bool,
+) -> None:
+    """Measure ingest, extraction, model load, search latency, recall and memory here."""
+    from .bench import run_bench, tables
+
+    try:
+        chosen = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
+    except ValueError as exc:
+        raise click.BadParameter(
+            "give whole numbers, e.g. 10000,100000", param_hint="--sizes"
+        ) from exc
+    err = _console(stderr=True)
+    result = run_bench(
+        sizes=chosen,
+        queries=queries,
+        corpus=list(corpus) or None,
+        ingest_corpus=list(ingest_corpus) or None,
+        config=load_config(model=model),
+        work_dir=work_dir,
+        log=lambda message: err.print(message, markup=False, highlight=False),
+    )
+    if as_json:
+        _print_json(result)
+        return
+    console = _console()
+    for table in tables(result):
+        console.print(table)
 
 
 def main() -> None:

@@ -56,6 +56,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("max_file_mb", 200, "Files larger than this many MB are refused."),
     Setting("ocr", "auto", "OCR image-only PDF pages: auto (if Tesseract is installed), on, off."),
+    Setting(
+        "themes",
+        "",
+        "A YAML file of your own themes, added to the built-in list (same slug overrides).",
+    ),
 )
 
 
@@ -71,6 +76,7 @@ class Config:
     keyword_weight: float = 1.0
     max_file_mb: int = 200
     ocr: str = "auto"
+    themes: str = ""
 
     @property
     def index_dir(self) -> Path:

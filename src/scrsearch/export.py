@@ -101,9 +101,7 @@ def to_markdown(hits: Sequence[Hit], *, title: str | None = None, about: str | N
     lines += [f"Exported {date.today().isoformat()} · {len(hits)} passages", ""]
     for hit in hits:
         meta = hit.document.metadata
-        details = " · ".join(
-            str(x) for x in (meta.partnership, meta.year, meta.review_type) if x
-        )
+        details = " · ".join(str(x) for x in (meta.partnership, meta.year, meta.review_type) if x)
         lines += [
             f"## {hit.rank}. {_md(hit.document.title)}",
             "",

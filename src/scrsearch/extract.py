@@ -6,9 +6,11 @@ the file, the reason and the fix, so one bad file never stops a batch.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -212,7 +214,11 @@ def _extract_pdf(path: Path, head: bytes, ocr: Callable[[Path, int], str] | None
             text = ""
         if not text.strip():
             if ocr is not None and number not in bad_pages:
-                text = ocr(path, number)
+                try:
+                    text = ocr(path, number)
+                except Exception as exc:  # noqa: BLE001 - a page OCR cannot read is skipped
+                    warnings.append(f"{name}: OCR failed on page {number} ({exc})")
+                    text = ""
                 used_ocr = used_ocr or bool(text.strip())
             if not text.strip():
                 empty_pages.append(number)
@@ -252,6 +258,12 @@ def _ranges(numbers: list[int]) -> str:
 
 def _extract_docx(path: Path, head: bytes) -> Extracted:
     name = str(path)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):  # an OLE container: encrypted DOCX, or a .doc
+        raise EncryptedFileError(
+            name,
+            "a password-protected or old-format (.doc) Word file",
+            "open it in Word, remove any password and save it as .docx",
+        )
     if not head.startswith(b"PK"):
         raise CorruptFileError(name, "not a DOCX file (not a ZIP archive)")
     try:
@@ -261,7 +273,13 @@ def _extract_docx(path: Path, head: bytes) -> Extracted:
             packed = sum(i.compress_size for i in infos) or 1
             if "word/document.xml" not in zf.namelist():
                 raise CorruptFileError(name, "ZIP archive without word/document.xml: not a DOCX")
-    except zipfile.BadZipFile as exc:
+            if any(_declares_entities(zf, i) for i in infos[:200]):
+                raise CorruptFileError(
+                    name,
+                    "the DOCX declares XML entities (a DTD), refused as unsafe",
+                    "open it in Word and save a fresh copy",
+                )
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise CorruptFileError(name, f"corrupt DOCX ({exc})") from exc
     if total > MAX_DOCX_UNCOMPRESSED or total / packed > MAX_DOCX_RATIO:
         raise FileTooLargeError(
@@ -289,6 +307,16 @@ def _extract_docx(path: Path, head: bytes) -> Extracted:
             lines.append("")
     title = (document.core_properties.title or "").strip() or None
     return Extracted((Page(1, "\n".join(lines).strip()),), False, "docx", title=title)
+
+
+def _declares_entities(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Whether an XML part starts with a DTD: Word never writes one, attacks do
+    (billion laughs, external entities)."""
+    if not info.filename.endswith((".xml", ".rels")):
+        return False
+    with zf.open(info) as fh:
+        head = fh.read(4096)
+    return b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in head.upper()
 
 
 def _docx_paragraph(block, document, counters: dict[str, int]) -> list[str]:  # type: ignore[no-untyped-def]
@@ -347,16 +375,41 @@ def _extract_html(path: Path) -> Extracted:
 # --- Plain text ------------------------------------------------------------
 
 
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: read bytes that are not UTF-8 as Windows-1252."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return exc.object[exc.start : exc.end].decode("cp1252", errors="replace"), exc.end
+
+
+codecs.register_error("scrsearch-cp1252", _cp1252_fallback)
+
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
 def decode_text(raw: bytes) -> str:
-    """Decode bytes of unknown encoding: UTF-8 first, then the detected one."""
+    """Decode bytes of unknown encoding.
+
+    UTF-8 (with or without a BOM) and UTF-16 with a BOM come first. A mixed file,
+    mostly UTF-8 with some Windows-1252 bytes pasted in, keeps its UTF-8 and reads
+    the rest as Windows-1252. Otherwise Windows-1252, the usual legacy encoding of UK
+    reports, wins whenever the detector finds it plausible; then the detector's guess.
+    """
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16", errors="replace")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    if len(_UTF8_MULTIBYTE.findall(raw[:1_000_000])) >= 2:
+        return raw.decode("utf-8-sig", errors="scrsearch-cp1252")
     from charset_normalizer import from_bytes
 
-    best = from_bytes(raw).best()
-    if best is not None:
+    matches = from_bytes(raw)
+    best = matches.best()
+    if best is not None and not any(m.encoding == "cp1252" for m in matches):
         return str(best)
     return raw.decode("cp1252", errors="replace")
 
@@ -365,7 +418,8 @@ def _extract_text(path: Path) -> Extracted:
     name = str(path)
     raw = path.read_bytes()
     sample = raw[:8192]
-    if b"\x00" in sample or _control_ratio(sample) > 0.1:
+    utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if not utf16 and (b"\x00" in sample or _control_ratio(sample) > 0.1):
         raise UnsupportedFormatError(
             name, "binary data, not text", "check the file; only real text files can be indexed"
         )

@@ -198,7 +198,9 @@ def clean_metadata(changes: dict[str, Any]) -> dict[str, Any]:
             try:
                 year = int(float(value))
             except (TypeError, ValueError):
-                raise MetadataError(f"Year '{raw}' is not a number: give a year like 2019") from None
+                raise MetadataError(
+                    f"Year '{raw}' is not a number: give a year like 2019"
+                ) from None
             if not 1900 <= year <= 2100:
                 raise MetadataError(f"Year {year} is out of range: give a year from 1900 to 2100")
             out[name] = year
@@ -293,13 +295,13 @@ def uploads_dir(index_dir: str | Path) -> Path:
 def sanitise_name(name: str) -> str:
     """A safe file name: no folders, no leading dots, only ``[A-Za-z0-9._-]``."""
     base = re.split(r"[\\/]", name)[-1]
-    base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
-    base = re.sub(r"[^A-Za-z0-9._-]+", "-", base)
-    base = re.sub(r"-{2,}", "-", base).strip(".-_ ")
+    base = "".join(c for c in unicodedata.normalize("NFKD", base) if not unicodedata.combining(c))
     stem, dot, suffix = base.rpartition(".")
     if not dot:
         stem, suffix = base, ""
-    stem = stem.strip(".-_")[:100] or "upload"
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem)
+    stem = re.sub(r"-{2,}", "-", stem).strip(".-_")[:100] or "upload"
+    suffix = re.sub(r"[^A-Za-z0-9]+", "", suffix)[:10]
     return f"{stem}.{suffix.lower()}" if suffix else stem
 
 
@@ -397,8 +399,8 @@ def add_uploads(
         try:
             report = ingest(list(saved), config=config, embedder=embedder, progress=progress)
         except BaseException:
-            for path in saved:
-                discard_upload(index_dir, Path(path))
+            for stored in saved:
+                discard_upload(index_dir, Path(stored))
             raise
         for result in report.results:
             i, name = saved.get(str(Path(result.path).resolve()), (-1, result.path))

@@ -22,8 +22,10 @@ from .config import Config, load_config
 from .embed import Embedder, canonical_model_name, load_embedder
 from .errors import ExtractionError, ModelMismatchError, ScrsearchError
 from .extract import extract, supported
+from .fetch import FETCHED_DIR, FetchError, fetch_url, is_url, sweep_fetched
 from .index import abandon, begin_generation, publish, read_manifest, write_lock
 from .metadata import SIDECAR_NAMES, apply_overrides, extract_metadata, read_sidecar
+from .themes import tag_passages
 from .types import Chunk, Extracted, Metadata
 
 #: ``progress(stage, done, total)``; stages: extract, embed, index.
@@ -223,8 +225,10 @@ def ingest(
     index_dir = config.index_dir
     embedder = embedder or load_embedder(config.model)
     model_name = canonical_model_name(embedder.name)
-    files, results = discover(paths)
+    urls = list(dict.fromkeys(str(p) for p in paths if is_url(p)))
+    files, results = discover([p for p in paths if not is_url(p)])
     with write_lock(index_dir):
+        origins = _fetch_urls(urls, index_dir, config, files, results, progress)
         current = read_manifest(index_dir)
         if current is not None and not rebuild and current.model != model_name:
             raise ModelMismatchError(
@@ -233,7 +237,7 @@ def ingest(
         gen = begin_generation(index_dir, fresh=rebuild)
         try:
             pending, file_results, changed = _prepare(
-                files, gen.conn, embedder, config, progress, ocr
+                files, gen.conn, embedder, config, progress, ocr, origins
             )
             results.extend(file_results)
             embed_seconds, written = _embed_and_write(pending, gen.conn, embedder, config, progress)
@@ -258,11 +262,48 @@ def ingest(
         except BaseException:
             abandon(gen)
             raise
-    order = {str(p): i for i, p in enumerate(files)}
+        if (index_dir / FETCHED_DIR).is_dir():
+            sweep_fetched(index_dir)
+    shown = {str(p): origin["url"] for p, origin in origins.items()}
+    results = [_shown_as_url(r, shown) for r in results]
+    order = {shown.get(str(p), str(p)): i for i, p in enumerate(files)}
     results.sort(key=lambda r: order.get(r.path, len(order)))
     return IngestReport(
         tuple(results), time.perf_counter() - started, counts, embed_seconds, published
     )
+
+
+def _fetch_urls(
+    urls: list[str],
+    index_dir: Path,
+    config: Config,
+    files: list[Path],
+    results: list[FileResult],
+    progress: Progress | None,
+) -> dict[Path, dict[str, Any]]:
+    """Download each URL into the index's ``fetched/`` folder; add it to ``files``."""
+    origins: dict[Path, dict[str, Any]] = {}
+    for done, url in enumerate(urls, start=1):
+        try:
+            fetched = fetch_url(
+                url, index_dir / FETCHED_DIR, max_bytes=config.max_file_mb * 1024 * 1024
+            )
+        except FetchError as exc:
+            results.append(FileResult(url, "failed", exc.reason, str(exc)))
+        else:
+            files.append(fetched.path)
+            origins[fetched.path] = fetched.metadata(index_dir)
+        _tick(progress, "fetch", done, len(urls))
+    return origins
+
+
+def _shown_as_url(result: FileResult, shown: dict[str, str]) -> FileResult:
+    """Report a fetched file by its URL rather than its stored copy."""
+    url = shown.get(result.path)
+    if url is None:
+        return result
+    message = result.message.replace(result.path, url) if result.message else None
+    return replace(result, path=url, message=message)
 
 
 def _prepare(
@@ -272,8 +313,13 @@ def _prepare(
     config: Config,
     progress: Progress | None,
     ocr: Callable[[Path, int], str] | None,
+    origins: dict[Path, dict[str, Any]] | None = None,
 ) -> tuple[list[_Pending], list[FileResult], bool]:
-    """Hash, extract, describe and chunk each new or changed file."""
+    """Hash, extract, describe and chunk each new or changed file.
+
+    ``origins`` maps fetched files to their URL details: such a document is keyed
+    by its URL, and the details go into its ``extra``.
+    """
     pending: list[_Pending] = []
     results: list[FileResult] = []
     sidecars: dict[Path, dict[str, dict[str, Any]]] = {}
@@ -281,7 +327,8 @@ def _prepare(
     changed = False
     max_bytes = config.max_file_mb * 1024 * 1024
     for done, path in enumerate(files, start=1):
-        source = str(path.resolve())
+        origin = (origins or {}).get(path)
+        source = origin["url"] if origin else str(path.resolve())
         try:
             sha = file_sha256(path)
             size = path.stat().st_size
@@ -291,7 +338,12 @@ def _prepare(
                     str(path),
                     "failed",
                     "unreadable",
-                    f"{path}: cannot read the file ({exc.strerror})",
+                    f"{path}: cannot read the file ({exc.strerror}); "
+                    + (
+                        "check its permissions"
+                        if exc.errno in (errno.EACCES, errno.EPERM)
+                        else "check the disk, or copy the file again"
+                    ),
                 )
             )
             continue
@@ -304,7 +356,11 @@ def _prepare(
         twin_source = (
             twin.source if twin is not None and twin.source != source else batch_hashes.get(sha)
         )
-        if twin_source is not None and Path(twin_source).exists() and twin_source != source:
+        if (
+            twin_source is not None
+            and (is_url(twin_source) or Path(twin_source).exists())
+            and twin_source != source
+        ):
             results.append(
                 FileResult(
                     str(path),
@@ -331,11 +387,23 @@ def _prepare(
             results.append(FileResult(str(path), "failed", "metadata", f"{path}: {exc}"))
             _tick(progress, "extract", done, len(files))
             continue
+        except Exception as exc:  # noqa: BLE001 - one hostile file must not stop the batch
+            results.append(
+                FileResult(
+                    str(path),
+                    "failed",
+                    "corrupt",
+                    f"{path}: could not be read ({type(exc).__name__}: {exc}); "
+                    "check the file opens in its usual program",
+                )
+            )
+            _tick(progress, "extract", done, len(files))
+            continue
         if not chunks:
             results.append(FileResult(str(path), "failed", "empty", f"{path}: no passages found"))
             continue
         batch_hashes[sha] = source
-        extra: dict[str, Any] = {"ocr": extracted.ocr}
+        extra: dict[str, Any] = {"ocr": extracted.ocr, **(origin or {})}
         if extracted.warnings:
             extra["warnings"] = list(extracted.warnings)
         pending.append(
@@ -414,13 +482,14 @@ def _embed_and_write(
                     size=item.size,
                 )
                 n = len(item.chunks)
-                store.add_chunks(
+                ids = store.add_chunks(
                     conn,
                     doc_id,
                     item.metadata.title or item.path.name,
                     item.chunks,
                     vectors[offset : offset + n],
                 )
+                tag_passages(conn, ids, item.chunks, vectors[offset : offset + n], embedder, config)
                 offset += n
                 results.append(
                     FileResult(

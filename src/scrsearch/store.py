@@ -66,10 +66,27 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "theme tags (see themes.py)",
+        """
+        CREATE TABLE chunk_themes (
+            chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+            slug TEXT NOT NULL,
+            confidence REAL NOT NULL,
+            PRIMARY KEY (chunk_id, slug)
+        );
+        CREATE INDEX chunk_themes_slug ON chunk_themes(slug, confidence);
+        CREATE TABLE themes (
+            slug TEXT PRIMARY KEY, position INTEGER NOT NULL, label TEXT NOT NULL,
+            grp TEXT NOT NULL, description TEXT NOT NULL
+        );
+        CREATE TABLE theme_meta (key TEXT PRIMARY KEY, value TEXT);
+        """,
+    ),
 ]
 
 _CHUNK_COLUMNS = "c.id, c.doc_id, c.seq, c.text, c.page_start, c.page_end, c.char_start, c.char_end, c.section, c.heading"
-_DOC_COLUMNS = "d.id, d.source, d.sha256, d.format, d.paged, d.n_pages, d.title, d.review_name, d.partnership, d.year, d.review_type, d.nation"
+_DOC_COLUMNS = "d.id, d.source, d.sha256, d.format, d.paged, d.n_pages, d.title, d.review_name, d.partnership, d.year, d.review_type, d.nation, COALESCE(json_extract(d.extra, '$.ocr'), 0)"
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -117,6 +134,7 @@ def document_from_row(row: Sequence[Any]) -> Document:
         paged=bool(row[4]),
         n_pages=row[5],
         metadata=Metadata(*row[6:12]),
+        ocr=bool(row[12]) if len(row) > 12 else False,
     )
 
 
@@ -314,7 +332,7 @@ def list_documents(conn: sqlite3.Connection) -> list[tuple[Document, int, dict[s
         f"SELECT {_DOC_COLUMNS}, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id), d.extra "  # noqa: S608
         "FROM documents d ORDER BY d.source"
     )
-    return [(document_from_row(r[:12]), r[12], json.loads(r[13] or "{}")) for r in rows]
+    return [(document_from_row(r[:13]), r[13], json.loads(r[14] or "{}")) for r in rows]
 
 
 def get_document(conn: sqlite3.Connection, ref: str | int) -> Document | None:

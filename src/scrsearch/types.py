@@ -90,6 +90,8 @@ class Document:
     paged: bool
     n_pages: int
     metadata: Metadata = field(default_factory=Metadata)
+    #: Whether any of its text was read by OCR (a scanned report): check quotes.
+    ocr: bool = False
 
     @property
     def title(self) -> str:
@@ -150,4 +152,5 @@ class Hit:
             "char_start": self.chunk.char_start,
             "char_end": self.chunk.char_end,
             "text": self.chunk.text,
+            "ocr": self.document.ocr,
         }

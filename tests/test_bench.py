@@ -1,0 +1,47 @@
+"""A smoke run of `scrsearch bench` at one small size with the hash embedder (not timed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scrsearch.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_smoke_json_contract(tmp_path: Path) -> None:
+    corpus = ROOT / "corpus"
+    args = ["bench", "--model", "hash-64", "--sizes", "2000", "--queries", "20"]
+    args += ["--corpus", str(corpus / "kingsmere-2021-cspr-jayden.pdf")]
+    args += ["--ingest-corpus", str(corpus), "--work-dir", str(tmp_path), "--json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+
+    ingest = data["ingest"]
+    assert ingest["passages"] > 100
+    for key in ("passages_per_s", "raw_encode_passages_per_s", "end_to_end_passages_per_s"):
+        assert ingest[key] > 0
+    ratio = ingest["raw_encode_passages_per_s"] / ingest["passages_per_s"]
+    assert ingest["overhead_ratio"] == pytest.approx(ratio, rel=0.01)
+
+    assert data["extraction"]["pdf_pages"] > 0 and data["extraction"]["pages_per_s"] > 0
+    assert set(data["model"]) >= {"load_s", "first_query_ms", "embed_ms"}
+
+    rows = data["query"]
+    assert {r["mode"] for r in rows} == {"hybrid", "semantic", "keyword"}
+    for row in rows:
+        assert row["passages"] == 2000 and row["queries"] == 20
+        assert 0 < row["p50_ms"] <= row["p95_ms"]
+    recall = {r["mode"]: r["recall_at_10"] for r in rows}
+    # 2,000 passages are searched exactly (flat), so the index agrees with numpy.
+    assert recall == {"semantic": 1.0, "hybrid": 1.0, "keyword": None}
+
+    (memory,) = data["memory"]
+    assert memory["passages"] == 2000 and memory["faiss_kind"] == "flat"
+    assert memory["peak_rss_mb"] > 10 and memory["index_mb"] > 0
+    assert not any(tmp_path.iterdir())  # the temporary indexes are cleaned up

@@ -1,0 +1,73 @@
+"""CLI contract: every command and setting documented; JSON output for listings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from click.testing import CliRunner
+
+from scrsearch.cli import cli
+from scrsearch.config import SETTINGS, Config, load_config
+
+
+def test_every_command_and_option_has_help() -> None:
+    for name, command in cli.commands.items():
+        assert command.help, f"command {name} has no help"
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"{name} {param.opts} has no help"
+
+
+def test_every_setting_has_help_and_an_env_override(monkeypatch) -> None:
+    assert {s.name for s in SETTINGS} == set(Config.__dataclass_fields__)
+    for setting in SETTINGS:
+        assert setting.help and setting.env.startswith("SCRSEARCH_")
+    monkeypatch.setenv("SCRSEARCH_CHUNK_TOKENS", "123")
+    monkeypatch.setenv("SCRSEARCH_KEYWORD_WEIGHT", "2.5")
+    config = load_config(model="x")
+    assert config.chunk_tokens == 123 and config.keyword_weight == 2.5 and config.model == "x"
+
+
+def test_help_is_fast_and_needs_no_torch() -> None:
+    code = "import sys; from scrsearch.cli import cli; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "scrsearch", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "ingest" in out.stdout and "search" in out.stdout
+
+
+def test_missing_index_is_one_clear_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["search", "neglect", "--index", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert "No index at" in result.stderr and "scrsearch ingest corpus/" in result.stderr
+
+
+def test_docs_info_and_search_json(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SCRSEARCH_MODEL", "hash-64")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text(
+        "Serious Case Review: Child A\nPublished: 2016\n\nLessons\n1. Use the escalation policy.\n"
+    )
+    index = str(tmp_path / "idx")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ingest", str(docs), "--index", index]).exit_code == 0
+    listed = json.loads(runner.invoke(cli, ["docs", "--index", index, "--json"]).stdout)
+    assert listed[0]["title"] == "Serious Case Review: Child A" and listed[0]["year"] == 2016
+    assert listed[0]["review_type"] == "scr" and listed[0]["passages"] >= 1
+    info = json.loads(runner.invoke(cli, ["info", "--index", index, "--json"]).stdout)
+    assert (
+        info["model"] == "hash-64" and info["dimension"] == 64 and info["counts"]["documents"] == 1
+    )
+    hits = json.loads(
+        runner.invoke(cli, ["search", "escalation", "--index", index, "--json"]).stdout
+    )
+    assert isinstance(hits, list) and hits[0]["rank"] == 1 and hits[0]["section"] == "lessons"
+    similar = runner.invoke(cli, ["similar", str(hits[0]["chunk_id"]), "--index", index, "--json"])
+    assert similar.exit_code == 0 and isinstance(json.loads(similar.stdout), list)
