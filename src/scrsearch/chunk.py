@@ -85,6 +85,11 @@ _ITEM_START = re.compile(
     r"\s*\d{1,2}\s*[.:)–-]?|\(?\d{1,2}[.)]|\(\d{1,2}\)|[a-h][.)])\s+\S",
     re.I,
 )
+#: "Finding 2: New information did not change the plan" - a title over paragraphs.
+_TITLED_ITEM = re.compile(
+    r"^(?:key )?(?:finding|lesson|learning point|theme)\s*\d{1,2}\s*[:.–-]\s*\S",
+    re.I,
+)
 _PARA_NUMBER = re.compile(r"^\s*\d{1,2}\.\d{1,2}(?:\.\d{1,2})?\s+\S")
 _MD_HEADING = re.compile(r"^\s*#{1,6}\s+(.+?)\s*#*\s*$")
 _NUMBERED_HEADING = re.compile(r"^\s*(?:\d{1,2}(?:\.\d)?[.)]?|section \d+[:.]?)\s+(.+)$", re.I)
@@ -255,8 +260,20 @@ def _units(text: str) -> list[_Unit]:
             continue
         prev = _neighbour(lines, i, -1)
         nxt = _neighbour(lines, i, 1)
-        if is_heading(line.text, prev, nxt) and not (
-            _ITEM_START.match(stripped) and section in ITEM_SECTIONS and len(stripped.split()) > 3
+        titled_item = (
+            _TITLED_ITEM.match(stripped)
+            and len(stripped.split()) <= 15
+            and stripped[-1] not in ".;"
+            and not (nxt and nxt.strip() and nxt.strip()[0].islower())
+        )
+        if (
+            titled_item
+            or is_heading(line.text, prev, nxt)
+            and not (
+                _ITEM_START.match(stripped)
+                and section in ITEM_SECTIONS
+                and len(stripped.split()) > 3
+            )
         ):
             close()
             flush_bare_heading()
