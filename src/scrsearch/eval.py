@@ -246,7 +246,10 @@ def evaluate(
         row: dict[str, Any] = {"id": query.id, "kind": query.kind, "query": query.query}
         for mode in modes:
             ranked = searcher.rank(query.query, mode=mode, depth=depth)
-            docs = [names.get(d, f"#{d}") for d in rank_documents(ranked, chunk_docs)]
+            docs = [
+                names.get(d, f"#{d}")
+                for d in rank_documents(ranked, chunk_docs, fused=mode == "hybrid")
+            ]
             row[mode] = {m: round(v, 4) for m, v in query_metrics(docs, judgements).items()}
         result.queries.append(row)
         if progress is not None:

@@ -96,6 +96,7 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     else:
         conn = sqlite3.connect(path)
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA secure_delete = ON")  # deleted text is overwritten, not left behind
         migrate(conn)
     conn.row_factory = sqlite3.Row
     return conn
@@ -249,12 +250,30 @@ def add_chunks(
 
 
 def delete_document(conn: sqlite3.Connection, doc_id: int) -> None:
+    """Delete a document and everything derived from it. The caller owns the transaction.
+
+    The keyword index keeps a deleted passage's words in its segments until they
+    merge, so the connection is marked for :func:`purge_deleted` (run by publish).
+    """
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS purge_needed (x)")
     conn.execute(
         "DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE doc_id = ?)", (doc_id,)
     )
     conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
     conn.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
     conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+
+
+def purge_deleted(conn: sqlite3.Connection) -> bool:
+    """If documents were deleted on this connection, merge the keyword index so no
+    word of theirs remains in the file. Returns whether it ran."""
+    marked = conn.execute("SELECT 1 FROM temp.sqlite_master WHERE name = 'purge_needed'").fetchone()
+    if not marked:
+        return False
+    with conn:
+        conn.execute("INSERT INTO chunks_fts (chunks_fts) VALUES ('optimize')")
+        conn.execute("DROP TABLE temp.purge_needed")
+    return True
 
 
 def set_metadata(conn: sqlite3.Connection, doc_id: int, changes: dict[str, Any]) -> None:
@@ -306,6 +325,18 @@ def get_vectors(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, np.nd
             f"SELECT id, embedding FROM chunks WHERE id IN ({marks})", part
         ):  # noqa: S608
             out[cid] = np.frombuffer(blob, dtype=np.float32)
+    return out
+
+
+def chunk_documents(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, int]:
+    """``{chunk_id: doc_id}`` for the given passages."""
+    out: dict[int, int] = {}
+    ids = list(ids)
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        marks = ",".join("?" * len(part))
+        rows = conn.execute(f"SELECT id, doc_id FROM chunks WHERE id IN ({marks})", part)  # noqa: S608
+        out.update({r[0]: r[1] for r in rows})
     return out
 
 
