@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from scrsearch import Index, load_config, store
+from scrsearch import HashEmbedder, Index, load_config, store
 from scrsearch.index import read_manifest
 from scrsearch.pipeline import ingest
 
@@ -43,12 +43,20 @@ HOSTILE = (
 )
 
 
-@pytest.fixture
-def hash_index(tmp_path: Path, hash_embedder, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A small index built with the fast fake embedder, served by the app."""
-    index = tmp_path / "index"
-    report = ingest(FILES, config=load_config(index=str(index)), embedder=hash_embedder)
+@pytest.fixture(scope="module")
+def hash_index_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    index = tmp_path_factory.mktemp("app-hash") / "index"
+    embedder = HashEmbedder(dimension=64, max_tokens=128)
+    report = ingest(FILES, config=load_config(index=str(index)), embedder=embedder)
     assert not report.failed
+    return index
+
+
+@pytest.fixture
+def hash_index(hash_index_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A small index built with the fast fake embedder (a fresh copy), served by the app."""
+    index = tmp_path / "index"
+    shutil.copytree(hash_index_template, index)
     monkeypatch.setenv("SCRSEARCH_INDEX", str(index))
     return index
 
@@ -81,6 +89,11 @@ def click(at: AppTest, label: str) -> AppTest:
 def search(at: AppTest, query: str) -> AppTest:
     at.text_input(key="search_q").input(query)
     return click(at, "Search")
+
+
+def shown(element: object) -> str:
+    """An alert's text as the user reads it: Markdown escapes removed."""
+    return re.sub(r"\\(.)", r"\1", element.value)  # type: ignore[attr-defined]
 
 
 def cards(at: AppTest) -> list[str]:
@@ -228,7 +241,7 @@ def test_review_page_without_a_document_offers_a_choice(hash_index: Path) -> Non
     at = start("review")
     assert at.selectbox[0].label == "Choose a review"
     at = start("review", doc="9999")
-    assert "No document '9999'" in at.error[0].value
+    assert "No document '9999'" in shown(at.error[0])
 
 
 def test_upload_a_good_file_and_a_broken_one(hash_index: Path) -> None:
@@ -242,9 +255,9 @@ def test_upload_a_good_file_and_a_broken_one(hash_index: Path) -> None:
     )
     click(at, "Add to the library")
     (added,) = at.success
-    assert re.fullmatch(r"child-q-2021-scr\.txt: added \(1 page, \d+ passages?\)", added.value)
+    assert re.fullmatch(r"child-q-2021-scr\.txt: added \(1 page, \d+ passages?\)", shown(added))
     (error,) = at.error
-    assert error.value.startswith("broken.pdf was not added: broken.pdf: not a PDF file")
+    assert shown(error).startswith("broken.pdf was not added: broken.pdf: not a PDF file")
     table = at.data_editor[0].value
     assert len(table) == before + 1
     row = table[table["file"] == "child-q-2021-scr.txt"].iloc[0]
@@ -265,7 +278,7 @@ def test_corrections_are_saved_in_a_new_generation(hash_index: Path) -> None:
     }
     at.run()
     click(at, "Save corrections")
-    assert "Saved corrections to 1 document(s)." in at.success[0].value
+    assert "Saved corrections to 1 document(s)." in shown(at.success[0])
     assert read_manifest(hash_index).generation > generation
     meta = store.get_document(Index.open(hash_index).conn(), "george-briefing.txt").metadata
     assert (meta.year, meta.partnership) == (2019, "Cumbria SCP")
@@ -278,7 +291,7 @@ def test_remove_a_document(hash_index: Path) -> None:
     doc = store.get_document(Index.open(hash_index).conn(), "george-briefing.txt")
     at.selectbox[0].select(doc.doc_id).run()
     click(at, "Remove from the library")
-    assert at.success[0].value.startswith("Removed Learning from Serious Case Review George")
+    assert shown(at.success[0]).startswith("Removed Learning from Serious Case Review George")
     assert "george-briefing.txt" not in set(at.data_editor[0].value["file"])
     assert (CORPUS / "george-briefing.txt").exists()
 
@@ -299,8 +312,6 @@ def test_the_first_search_shows_keyword_matches_until_the_model_is_ready(
 ) -> None:
     monkeypatch.syspath_prepend(str(ROOT))
     from app_pages import common
-
-    from scrsearch import HashEmbedder
 
     index = tmp_path / "index"
     ingest(FILES[:2], config=load_config(index=str(index)), embedder=HashEmbedder(24))
@@ -359,3 +370,12 @@ def test_scrsearch_app_starts_streamlit_locally_without_usage_stats(
     # `streamlit run app.py` in the checkout gets the same from the committed config.
     config = (ROOT / ".streamlit" / "config.toml").read_text().splitlines()
     assert 'address = "127.0.0.1"' in config and "gatherUsageStats = false" in config
+
+
+def test_a_broken_index_is_one_clear_error(tmp_path: Path) -> None:
+    index = Path(load_config().index)
+    index.mkdir()
+    (index / "manifest.json").write_text("{not json")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    assert "manifest.json is unreadable" in shown(at.error[0])

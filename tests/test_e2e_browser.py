@@ -8,6 +8,7 @@ to refresh docs/search-page.png from this run.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -142,9 +143,14 @@ def test_search_then_open_the_review_in_a_real_browser(app_url: str, tmp_path: P
             (ROOT / "docs").mkdir(exist_ok=True)
             shutil.copy(tmp_path / "search.png", ROOT / "docs" / "search-page.png")
 
-        card = page.locator('[data-testid="stVerticalBlock"]', has=george).last
-        passage = card.locator(".scr-passage").inner_text()
-        card.get_by_role("link", name="Open the review").click()
+        # Cards, their passages and their links come in the same order.
+        rank = next(
+            i
+            for i, title in enumerate(page.locator(".scr-card-title").all_inner_texts())
+            if "George" in title
+        )
+        passage = page.locator(".scr-passage").nth(rank).inner_text()
+        page.get_by_role("link", name=re.compile("^Open the review")).nth(rank).click()
         page.wait_for_url("**/review?**", timeout=30_000)
         heading = page.locator("h2", has_text="Learning from Serious Case Review George")
         heading.wait_for(timeout=30_000)

@@ -382,6 +382,67 @@ def info(index: str | None, as_json: bool) -> None:
         console.print(f"{key:>12}: {value}", markup=False)
 
 
+@cli.command()
+@index_option
+@json_option
+@handle_errors
+def check(index: str | None, as_json: bool) -> None:
+    """Verify the index (SQLite integrity, keyword index, FAISS file, manifest).
+
+    Prints each problem with the command that repairs it; exits 1 if any is an error.
+    """
+    from .maintenance import check_index
+
+    config = load_config(index=index)
+    report = check_index(config.index_dir)
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        for problem in report.problems:
+            click.echo(f"{problem.severity.upper()}: {problem}")
+        if report.ok:
+            c = report.counts
+            click.echo(
+                f"OK: {config.index_dir} generation {report.generation}, "
+                f"{c.get('documents', 0)} documents, {c.get('passages', 0)} passages."
+            )
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@index_option
+@click.option(
+    "--model",
+    default=None,
+    help="The model the index was built with; needed only if manifest.json is lost.",
+)
+@handle_errors
+def rebuild(index: str | None, model: str | None) -> None:
+    """Rebuild the FAISS file and keyword index from stored data, as a new generation.
+
+    Nothing is re-read or re-embedded. If the current database is damaged, the newest
+    intact generation is used.
+    """
+    from .embed import canonical_model_name
+    from .maintenance import rebuild_index
+
+    config = load_config(index=index)
+    report = rebuild_index(
+        config.index_dir, model=canonical_model_name(model) if model else None, config=config
+    )
+    m = report.manifest
+    if report.recovered_older:
+        click.echo(
+            f"The current database was damaged or missing: recovered generation "
+            f"{report.source_generation}. Run your last ingest again to add what changed since."
+        )
+    click.echo(
+        f"Rebuilt {config.index_dir} as generation {m.generation} ({m.faiss_kind} FAISS index): "
+        f"{m.counts.get('documents', 0)} documents, {m.counts.get('passages', 0)} passages."
+    )
+
+
 @cli.command("export")
 @click.argument("query")
 @click.option(
@@ -606,6 +667,334 @@ def bench(
     console = _console()
     for table in tables(result):
         console.print(table)
+
+
+# --- Themes and comparison ---------------------------------------------------
+
+
+def themes_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--themes",
+        "themes_file",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help=_HELP["themes"] + " Default: $SCRSEARCH_THEMES.",
+    )(func)
+
+
+@cli.command("themes")
+@click.option("--review", "review", help="Show one review's theme profile (id, file name or path).")
+@click.option(
+    "-n",
+    "n_passages",
+    type=int,
+    default=1,
+    show_default=True,
+    help="With --review: passages shown per theme.",
+)
+@index_option
+@themes_option
+@json_option
+@handle_errors
+def themes_command(
+    review: str | None, n_passages: int, index: str | None, themes_file: str | None, as_json: bool
+) -> None:
+    """List the themes with passage and review counts, or one review's theme profile."""
+    from .index import Index
+    from .themes import load_themes, review_profile, stored_digest, theme_counts
+
+    config = load_config(index=index, themes=themes_file)
+    idx = Index.open(config.index_dir)
+    conn = idx.conn()
+    if review:
+        profile = review_profile(conn, review, config.index_dir)
+        if as_json:
+            _print_json(profile.to_dict())
+        else:
+            _print_profile(profile, n_passages)
+        return
+    counts = theme_counts(conn, config.index_dir)
+    if as_json:
+        _print_json([c.to_dict() for c in counts])
+        return
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for col in ("slug", "theme", "group", "passages", "reviews"):
+        table.add_column(col, overflow="fold")
+    for c in counts:
+        table.add_row(c.slug, c.label, c.group, str(c.passages), str(c.reviews))
+    console = _console()
+    console.print(table)
+    if stored_digest(conn) != load_themes(config=config).digest:
+        console.print(
+            "[yellow]The theme list has changed since this index was tagged: "
+            f"run `scrsearch retag --index {config.index}` to update the tags.[/]"
+        )
+
+
+def _print_profile(profile: Any, n_passages: int) -> None:
+    from rich.text import Text
+
+    console = _console()
+    doc = profile.document
+    head = Text(doc.title, style="bold cyan")
+    head.append(f"  ({profile.n_passages} passages, {len(profile.themes)} themes)", style="dim")
+    console.print(head)
+    console.print(Text(doc.source, style="dim"))
+    if not profile.themes:
+        console.print("No passage of this review was tagged with a theme.")
+    for entry in profile.themes:
+        bar = "█" * round(entry.strength * 10)
+        line = Text(f"\n{entry.strength:4.2f} {bar:<10} ", style="green")
+        line.append(entry.label, style="bold")
+        n = len(entry.passages)
+        line.append(f"  {entry.slug} · {n} passage{'' if n == 1 else 's'}", style="dim")
+        console.print(line)
+        for hit in entry.passages[:n_passages]:
+            where = " · ".join(
+                x
+                for x in (_pages(hit.chunk.page_start, hit.chunk.page_end), hit.chunk.section)
+                if x
+            )
+            console.print(Text(f"     [{hit.score:.2f}] {where}: ", style="dim"), end="")
+            console.print(_snip(hit.chunk.text), markup=False, highlight=False)
+
+
+def _snip(text: str, n: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + "…"
+
+
+@cli.command("theme")
+@click.argument("slug")
+@click.option("-k", "k", type=int, default=20, show_default=True, help="Number of passages.")
+@click.option(
+    "--per-review",
+    type=int,
+    default=2,
+    show_default=True,
+    help="At most this many passages from each review.",
+)
+@index_option
+@json_option
+@handle_errors
+def theme_command(slug: str, k: int, per_review: int, index: str | None, as_json: bool) -> None:
+    """The strongest passages for theme SLUG across reviews, with citations."""
+    from .index import Index
+    from .themes import theme_passages
+
+    config = load_config(index=index)
+    idx = Index.open(config.index_dir)
+    hits = theme_passages(
+        idx.conn(), slug, per_review=per_review, limit=k, index_dir=config.index_dir
+    )
+    _print_hits(hits, "", as_json)
+
+
+@cli.command("compare")
+@click.argument("doc")
+@click.argument("doc2", required=False)
+@click.option(
+    "-k", "k", type=int, default=3, show_default=True, help="Matching passages per lesson."
+)
+@click.option(
+    "--reviews",
+    "max_reviews",
+    type=int,
+    default=10,
+    show_default=True,
+    help="Similar reviews listed.",
+)
+@index_option
+@json_option
+@handle_errors
+def compare_command(
+    doc: str, doc2: str | None, k: int, max_reviews: int, index: str | None, as_json: bool
+) -> None:
+    """Where else has DOC's learning appeared? Each lesson of DOC with the closest
+    passages in DOC2 (or in every other review), then the reviews ranked by shared
+    learning, with the passage pairs and themes behind each score."""
+    from .compare import compare
+
+    config = load_config(index=index)
+    result = compare(config.index_dir, doc, doc2, k=k, max_reviews=max_reviews, config=config)
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        _print_comparison(result)
+
+
+def _print_comparison(result: Any) -> None:
+    from rich.text import Text
+
+    console = _console()
+    doc = result.document
+    title = Text("Learning of ", style="bold")
+    title.append(doc.title, style="bold cyan")
+    if result.other is not None:
+        title.append(" compared with ", style="bold")
+        title.append(result.other.title, style="bold cyan")
+    console.print(title)
+    for n, lesson in enumerate(result.lessons, 1):
+        head = Text(f"\nL{n} ", style="bold")
+        head.append(f"[{lesson.chunk.section}] ", style="dim")
+        head.append(_snip(lesson.chunk.text, 300))
+        console.print(head)
+        if lesson.themes:
+            console.print(Text("   themes: " + ", ".join(lesson.themes), style="dim"))
+        for m in lesson.matches:
+            hit = m.hit
+            where = " · ".join(
+                str(x)
+                for x in (
+                    hit.document.metadata.year,
+                    _pages(hit.chunk.page_start, hit.chunk.page_end),
+                    hit.chunk.section,
+                )
+                if x
+            )
+            line = Text(f"   {hit.score:.2f} ", style="green")
+            line.append(hit.document.title, style="cyan")
+            line.append(f" ({where})" if where else "", style="dim")
+            if m.shared_themes:
+                line.append("  shared: " + ", ".join(m.shared_themes), style="yellow")
+            console.print(line)
+            console.print(Text("        " + _snip(hit.chunk.text), style="dim"))
+    if not result.lessons:
+        console.print("This document has no passages to compare.")
+    heading = "\nReviews that share most learning" if result.other is None else "\nShared learning"
+    console.print(Text(heading + f" (pairs of at least {result.min_pair}):", style="bold"))
+    for rank, review in enumerate(result.similar_reviews, 1):
+        line = Text(f"{rank:>2}. {review.score:.3f} ", style="green")
+        line.append(review.document.title, style="bold cyan")
+        year = review.document.metadata.year
+        line.append(f" ({year})" if year else "", style="dim")
+        line.append(f"  {len(review.pairs)}/{len(result.lessons)} lessons matched", style="dim")
+        console.print(line)
+        if review.shared_themes:
+            console.print(Text("    themes: " + ", ".join(review.shared_themes), style="yellow"))
+        order = {lesson.chunk.chunk_id: i for i, lesson in enumerate(result.lessons, 1)}
+        for pair in review.pairs[:3]:
+            console.print(
+                Text(
+                    f"    L{order.get(pair.lesson.chunk_id, '?')} ↔ [{pair.score:.2f}] "
+                    + _snip(pair.passage.text, 110),
+                    style="dim",
+                )
+            )
+
+
+@cli.command("retag")
+@index_option
+@themes_option
+@json_option
+@handle_errors
+def retag_command(index: str | None, themes_file: str | None, as_json: bool) -> None:
+    """Re-tag every passage with the current themes (after changing them), as a new generation."""
+    from .themes import retag
+
+    config = load_config(index=index, themes=themes_file)
+    result = retag(config)
+    if as_json:
+        _print_json(result)
+    else:
+        click.echo(
+            f"Tagged {result['passages']} passages with {result['themes']} themes "
+            f"in {config.index}."
+        )
+
+
+@cli.command("eval-themes")
+@click.option(
+    "--labels",
+    type=click.Path(dir_okay=False),
+    default="tests/data/themes_labelled.json",
+    show_default=True,
+    help="The labelled passages (JSON; see tests/data/JUDGING_themes.md).",
+)
+@click.option(
+    "--split",
+    type=click.Choice(["all", "tune", "test"]),
+    default="all",
+    show_default=True,
+    help="Which labelled passages: those used for tuning, the held-out ones, or all.",
+)
+@click.option("--threshold", type=float, help="Use this threshold for every theme.")
+@click.option("--sweep", is_flag=True, help="Also try a range of thresholds.")
+@click.option(
+    "--index",
+    "index",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Reuse the passages and vectors of files already in this index.",
+)
+@model_option
+@themes_option
+@json_option
+@handle_errors
+def eval_themes_command(
+    labels: str,
+    split: str,
+    threshold: float | None,
+    sweep: bool,
+    index: str | None,
+    model: str | None,
+    themes_file: str | None,
+    as_json: bool,
+) -> None:
+    """Precision and recall of theme tagging, per theme, on a labelled set."""
+    from .theme_eval import evaluate_file
+
+    config = load_config(model=model, themes=themes_file, **({"index": index} if index else {}))
+    report, swept = evaluate_file(
+        labels,
+        config=config,
+        split=None if split == "all" else split,
+        threshold=threshold,
+        sweep=sweep,
+        use_index=index is not None,
+    )
+    if as_json:
+        _print_json({**report.to_dict(), "sweep": [r.to_dict() for r in swept]})
+        return
+    _print_theme_eval(report, swept)
+
+
+def _print_theme_eval(report: Any, swept: list[Any]) -> None:
+    from rich.table import Table
+
+    console = _console()
+    table = Table(title=f"{report.passages} labelled passages", show_lines=False)
+    for col in ("theme", "labelled", "tagged", "correct", "precision", "recall", "F1"):
+        table.add_column(col, justify="left" if col == "theme" else "right")
+
+    def fmt(x: float | None) -> str:
+        return "–" if x is None else f"{x:.2f}"
+
+    for s in [*report.themes, report.micro]:
+        table.add_row(
+            "all (micro)" if s.slug == "micro" else s.slug,
+            str(s.support),
+            str(s.predicted),
+            str(s.true_positives),
+            fmt(s.precision),
+            fmt(s.recall),
+            fmt(s.f1),
+        )
+    console.print(table)
+    console.print(f"Macro F1 over themes with labels: {report.macro_f1:.3f}")
+    for line in report.unresolved:
+        console.print(f"[yellow]Not found:[/] {line}", markup=True, highlight=False)
+    if swept:
+        best = max(swept, key=lambda r: r.micro.f1 or 0)
+        console.print("\nthreshold  precision  recall  F1")
+        for r in swept:
+            m = r.micro
+            mark = "  <- best F1" if r is best else ""
+            console.print(
+                f"  {r.threshold:.2f}      {fmt(m.precision)}      {fmt(m.recall)}   {fmt(m.f1)}{mark}"
+            )
 
 
 def main() -> None:

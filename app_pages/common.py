@@ -1,0 +1,202 @@
+"""What the pages share: the cached model and searcher, and safe rendering.
+
+The model loads once per process, in the background from the first page view, so
+that it is usually ready by the time the first query is typed. The searcher is
+cached per index folder and generation: a new generation (after an upload, a
+correction or a re-ingest) is picked up on the next run. SQLite connections are
+never cached across threads (``Index.conn()`` is per thread).
+
+All document text reaches the page escaped: through :func:`html_block` with
+:func:`html.escape` or :func:`scrsearch.highlight.to_html`, never as raw HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from scrsearch import Embedder, Index, Searcher, export, load_config, load_embedder
+from scrsearch.errors import ScrsearchError
+from scrsearch.index import Manifest, read_manifest
+from scrsearch.request import SearchRequest
+
+SEARCH_PAGE = "app_pages/search.py"
+REVIEW_PAGE = "app_pages/review.py"
+LIBRARY_PAGE = "app_pages/library.py"
+EXPORT_PAGE = "app_pages/export.py"
+
+CSS = """
+<style>
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+.scr-card-title { font-weight: 600; font-size: 1.05rem; }
+.scr-meta { color: #4b5563; font-size: 0.9rem; margin-top: 0.15rem; }
+.scr-passage { white-space: pre-wrap; line-height: 1.5; margin-top: 0.5rem; }
+.scr-page { white-space: pre-wrap; line-height: 1.55; font-family: Georgia, serif; }
+.scr-passage mark, .scr-page mark { background: #fde68a; padding: 0 1px; }
+.scr-page .scr-marked { background: #dbeafe; border-left: 3px solid #2563eb; padding: 2px 4px; }
+.scr-callout { background: #eff6ff; border-left: 4px solid #2563eb; padding: 0.75rem 1rem; border-radius: 4px; }
+.scr-score { color: #6b7280; font-size: 0.8rem; margin-top: 0.4rem; }
+.scr-facts th { text-align: left; padding-right: 1rem; color: #4b5563; font-weight: 500; }
+.scr-facts td, .scr-facts th { border: none; padding: 0.1rem 1rem 0.1rem 0; }
+</style>
+"""
+
+
+def index_dir() -> Path:
+    """The index the app serves: ``$SCRSEARCH_INDEX``, else ``./index``."""
+    return load_config().index_dir
+
+
+@contextmanager
+def errors_shown() -> Iterator[None]:
+    """Show a library error as one clear line (it names the fix) and stop the page."""
+    try:
+        yield
+    except ScrsearchError as exc:
+        st.error(plain(exc))
+        st.stop()
+
+
+def manifest() -> Manifest | None:
+    with errors_shown():
+        return read_manifest(index_dir())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _model_future(model: str) -> Future[Embedder]:
+    """Start loading the model in the background; one load per process."""
+
+    def load() -> Embedder:
+        embedder = load_embedder(model)
+        embedder.embed_query("warm up")  # the first call of a model is slow
+        return embedder
+
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="scrsearch-model").submit(load)
+
+
+def start_model(model: str) -> None:
+    """Begin loading ``model`` if it is not loaded or loading already."""
+    _model_future(model)
+
+
+def model_ready(model: str) -> bool:
+    return _model_future(model).done()
+
+
+def embedder(model: str) -> Embedder:
+    """The loaded model; waits (with a spinner) if it is still loading."""
+    future = _model_future(model)
+    if not future.done():
+        with st.spinner("Loading the language model (once, after the app starts)…"):
+            future.exception()
+    if future.exception() is not None:
+        _model_future.clear()  # let the next run try again
+    return future.result()
+
+
+def wait_for_model(model: str, notice: DeltaGenerator) -> None:
+    """Wait for the model, updating ``notice``; each update lets a new run take over."""
+    started = time.monotonic()
+    while not model_ready(model):
+        notice.caption(f"Loading the language model… {time.monotonic() - started:.0f} s")
+        time.sleep(0.25)
+    notice.empty()
+    _model_future(model).result()  # raise a load error here, once
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _index(index: str, generation: int) -> Index:
+    return Index.open(index)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _searcher(index: str, generation: int, model: str) -> Searcher:
+    config = load_config(index=index, model=model)
+    loaded = _model_future(model).result()  # no Streamlit calls inside a cached function
+    return Searcher(_index(index, generation), config=config, embedder=loaded)
+
+
+def index() -> Index:
+    """The current generation, for reading; call after :func:`require_index`."""
+    current = manifest()
+    assert current is not None
+    with errors_shown():
+        return _index(str(index_dir()), current.generation)
+
+
+def searcher() -> Searcher:
+    """The searcher of the current generation; call after :func:`require_index`."""
+    current = manifest()
+    assert current is not None
+    with errors_shown():
+        embedder(current.model)  # waits, with a spinner, while the model loads
+        return _searcher(str(index_dir()), current.generation, current.model)
+
+
+def light_searcher() -> Searcher:
+    """A searcher without the model: keyword search and "more like this" only."""
+    current = manifest()
+    assert current is not None
+    config = load_config(index=str(index_dir()), model=current.model)
+    return Searcher(index(), config=config)
+
+
+def needs_model(request: SearchRequest) -> bool:
+    """Whether a request embeds its query ("more like this" and keyword search do not)."""
+    return request.like is None and request.mode != "keyword"
+
+
+def searcher_for(request: SearchRequest) -> Searcher:
+    return searcher() if needs_model(request) else light_searcher()
+
+
+def require_index() -> Manifest:
+    """The index's manifest; without an index, say how to build one and stop the page."""
+    current = manifest()
+    if current is None:
+        no_index()
+        st.stop()
+    assert current is not None
+    start_model(current.model)
+    return current
+
+
+def no_index() -> None:
+    folder = index_dir()
+    st.info(
+        f"There is no index at `{folder}` yet, so there is nothing to search.\n\n"
+        "**To build one**, either add files on the **Library** page, or run in a terminal:\n\n"
+        f"```\nscrsearch ingest corpus/ --index {folder}\n```\n\n"
+        "To use an index elsewhere, start the app with `SCRSEARCH_INDEX=/path/to/index`."
+    )
+
+
+def html_block(body: str) -> None:
+    """Render HTML built only from escaped text (see the module docstring)."""
+    st.html(body)
+
+
+def esc(text: object) -> str:
+    """Text escaped for :func:`html_block`."""
+    return html.escape("" if text is None else str(text))
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain(text: object) -> str:
+    """Text escaped for Streamlit's Markdown (alerts, captions): shown as written."""
+    return _MARKDOWN.sub(r"\\\1", "" if text is None else str(text))
+
+
+def pages_label(start: int | None, end: int | None) -> str | None:
+    """``p. 3`` or ``pp. 3-4``; ``None`` for formats without pages."""
+    return None if start is None else export.pages_label(start, end)
