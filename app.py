@@ -19,6 +19,13 @@ PAGES = [
         common.LIBRARY_PAGE, title="Library", icon=":material/library_books:", url_path="library"
     ),
     st.Page(common.EXPORT_PAGE, title="Export", icon=":material/download:", url_path="export"),
+    st.Page("app_pages/themes.py", title="Themes", icon=":material/hub:", url_path="themes"),
+    st.Page(
+        "app_pages/compare.py",
+        title="Compare",
+        icon=":material/compare_arrows:",
+        url_path="compare",
+    ),
 ]
 
 page = st.navigation(PAGES)

@@ -190,7 +190,7 @@ for hit in hits:
             f'<div class="scr-passage">{to_html(hit.chunk.text, request.query)}</div>'
             f'<div class="scr-score">score {hit.score:.3f} · {common.esc(hit.method)}</div></div>'
         )
-        one, two, _ = st.columns([1, 2, 3])
+        one, two, three, four = st.columns([1, 2, 1.5, 1.5])
         if one.button("More like this", key=f"like-{hit.chunk.chunk_id}"):
             st.query_params.from_dict(
                 SearchRequest(query=request.query, like=hit.chunk.chunk_id).to_params()
@@ -206,6 +206,19 @@ for hit in hits:
             label=f"Open the review at {pages}" if pages else "Open the review at this passage",
             icon=":material/article:",
             query_params=review_params,
+        )
+        review_only = {"doc": str(hit.document.doc_id)}
+        three.page_link(
+            "app_pages/themes.py",
+            label="Themes of this review",
+            icon=":material/hub:",
+            query_params=review_only,
+        )
+        four.page_link(
+            "app_pages/compare.py",
+            label="Compare this review",
+            icon=":material/compare_arrows:",
+            query_params=review_only,
         )
 
 st.divider()

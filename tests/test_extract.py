@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pdfgen import make_docx, make_pdf
 
+from pdfgen import make_docx, make_pdf
 from scrsearch.errors import (
     CorruptFileError,
     EmptyFileError,

@@ -6,6 +6,7 @@ sleep is bounded, so the whole module runs in a few seconds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -72,10 +73,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - the http.server API
         path = self.path.split("?")[0]
         self.site.hits[path] += 1
-        try:
-            self.route(path)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up, as it should
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.route(path)  # the client may give up early, as it should
 
     def route(self, path: str) -> None:
         site = self.site
@@ -209,7 +208,7 @@ def test_fetch_failures_name_the_reason_and_the_fix(
     assert info.value.reason == reason
     assert str(info.value).startswith(f"{base}{path}: {text}")
     assert "\n" not in str(info.value)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 2.5  # the limits hold, even against a trickle
     assert list(tmp_path.rglob("*")) == [], "a failed fetch leaves nothing behind"
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from pdfgen import make_pdf
 
+from pdfgen import make_pdf
 from scrsearch import HashEmbedder, Index, Searcher, ingest, load_config
 from scrsearch.cli import cli
 from scrsearch.errors import ModelMismatchError

@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS_REAL, DATA
 
+from conftest import CORPUS_REAL, DATA
 from scrsearch import Searcher, load_config, store
 
 pytestmark = pytest.mark.slow

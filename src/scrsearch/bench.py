@@ -90,16 +90,25 @@ def default_queries() -> list[str]:
     return list(dict.fromkeys(texts)) or list(FALLBACK_QUERIES)
 
 
-def _rss_mb() -> float:
-    """Resident memory now (Linux), in MB."""
-    with contextlib.suppress(OSError):
+def _status_mb(field: str) -> float:
+    """A memory figure of this process from /proc/self/status (Linux), in MB."""
+    with contextlib.suppress(OSError, IndexError, ValueError):
         status = Path("/proc/self/status").read_text()
-        return int(status.split("VmRSS:")[1].split()[0]) / 1024
+        return int(status.split(field + ":")[1].split()[0]) / 1024
     return 0.0
 
 
+def _rss_mb() -> float:
+    return _status_mb("VmRSS")
+
+
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """This process's peak RSS since it started (exec).
+
+    VmHWM, not ``ru_maxrss``: Linux carries ``ru_maxrss`` across exec, so a worker
+    forked from a process holding the model would report the model's memory too.
+    """
+    return _status_mb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _ms(seconds: float) -> float:

@@ -174,7 +174,9 @@ def fetch_url(
             size = 0
             head = b""
             with os.fdopen(fd, "wb") as out:
-                for block in response.iter_content(chunk_size=64 * 1024):
+                # read1 returns whatever has arrived, so a server that trickles bytes
+                # meets the deadline too (each wait is bounded by the read timeout).
+                while block := response.raw.read1(64 * 1024, decode_content=True):
                     size += len(block)
                     if size > max_bytes:
                         raise _too_large(url, size, max_bytes, streamed=True)

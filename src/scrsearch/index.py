@@ -251,9 +251,18 @@ def publish(
     exact_max: int,
     nprobe: int,
     progress: Progress | None = None,
+    keep_previous: bool = True,
 ) -> Manifest:
-    """Build the FAISS file, then atomically make this generation current."""
+    """Build the FAISS file, then atomically make this generation current.
+
+    Deleted documents leave no words behind in the new file (see
+    :func:`store.purge_deleted`), and fetched copies no document refers to any more
+    are deleted. ``keep_previous=False`` also deletes the previous generation at
+    once (after a removal, so the removed text is gone from disk); by default it
+    stays as a fallback for ``scrsearch rebuild``.
+    """
     gen.conn.commit()
+    store.purge_deleted(gen.conn)
     index, kind = build_faiss(
         gen.conn, dimension, exact_max=exact_max, nprobe=nprobe, progress=progress
     )
@@ -272,10 +281,12 @@ def publish(
         os.fsync(fh.fileno())
     previous = read_manifest(gen.index_dir)
     write_json_atomic(gen.index_dir / MANIFEST, manifest.to_dict())
-    # Keep the previous generation too: readers that opened it may still open
-    # new connections to it for a while.
-    keep = {gen.number} | ({previous.generation} if previous else set())
+    # Readers hold their generation's files open, so deleting them is safe (POSIX).
+    keep = {gen.number} | ({previous.generation} if previous and keep_previous else set())
     remove_stale_generations(gen.index_dir, keep=keep)
+    from .fetch import sweep_fetched
+
+    sweep_fetched(gen.index_dir)
     return manifest
 
 
@@ -304,15 +315,25 @@ class Index:
     """A read-only view of one generation of an index folder.
 
     Thread-safe: each thread gets its own SQLite connection; the FAISS index is
-    only read.
+    only read. The generation's database is opened at once and held, so the view
+    stays whole even after later ingests delete its files: a thread that comes
+    after that shares the held connection (SQLite serialises it).
     """
 
-    def __init__(self, index_dir: Path, manifest: Manifest, faiss_index: Any) -> None:
+    def __init__(
+        self,
+        index_dir: Path,
+        manifest: Manifest,
+        faiss_index: Any,
+        anchor: sqlite3.Connection | None = None,
+    ) -> None:
         self.dir = index_dir
         self.manifest = manifest
         self.faiss = faiss_index
         self._local = threading.local()
         self._sqlite_path = index_dir / manifest.sqlite_name
+        self._anchor = anchor or store.connect(self._sqlite_path, readonly=True)
+        self._local.conn = self._anchor
 
     @classmethod
     def open(
@@ -322,41 +343,60 @@ class Index:
         import faiss
 
         index_dir = Path(index_dir)
-        manifest = read_manifest(index_dir)
-        if manifest is None:
-            raise IndexNotFoundError(str(index_dir))
-        if model is not None and (
-            model != manifest.model or (dimension and dimension != manifest.dimension)
-        ):
-            raise ModelMismatchError(
-                str(index_dir), manifest.model, manifest.dimension, model, dimension or 0
-            )
-        faiss_path = index_dir / manifest.faiss_name
-        if not faiss_path.exists() or not (index_dir / manifest.sqlite_name).exists():
-            raise IndexCorruptError(
-                f"{index_dir}: generation {manifest.generation} is missing its files. "
-                f"Run `scrsearch rebuild --index {index_dir}` or re-ingest."
-            )
-        try:
-            faiss_index = faiss.read_index(str(faiss_path), faiss.IO_FLAG_MMAP)
-        except RuntimeError as exc:
-            raise IndexCorruptError(
-                f"{faiss_path} is unreadable ({exc}). Run `scrsearch rebuild --index {index_dir}`."
-            ) from exc
-        return cls(index_dir, manifest, faiss_index)
+        for _ in range(10):
+            manifest = read_manifest(index_dir)
+            if manifest is None:
+                raise IndexNotFoundError(str(index_dir))
+            if model is not None and (
+                model != manifest.model or (dimension and dimension != manifest.dimension)
+            ):
+                raise ModelMismatchError(
+                    str(index_dir), manifest.model, manifest.dimension, model, dimension or 0
+                )
+            faiss_path = index_dir / manifest.faiss_name
+            sqlite_path = index_dir / manifest.sqlite_name
+            anchor = None
+            try:
+                if not sqlite_path.exists():
+                    raise FileNotFoundError(sqlite_path)
+                anchor = store.connect(sqlite_path, readonly=True)
+                anchor.execute("SELECT 1 FROM documents LIMIT 1").fetchall()
+                faiss_index = faiss.read_index(str(faiss_path), faiss.IO_FLAG_MMAP)
+            except (FileNotFoundError, sqlite3.DatabaseError, RuntimeError) as exc:
+                if anchor is not None:
+                    anchor.close()
+                if read_manifest(index_dir) != manifest:
+                    continue  # a writer published meanwhile and removed these files: retry
+                if not faiss_path.exists() or not sqlite_path.exists():
+                    raise IndexCorruptError(
+                        f"{index_dir}: generation {manifest.generation} is missing its files. "
+                        f"Run `scrsearch rebuild --index {index_dir}` or re-ingest."
+                    ) from exc
+                first_line = (str(exc).strip().splitlines() or ["unreadable"])[0]
+                raise IndexCorruptError(
+                    f"{index_dir}: generation {manifest.generation} is unreadable "
+                    f"({first_line}). Run `scrsearch check --index {index_dir}`."
+                ) from exc
+            return cls(index_dir, manifest, faiss_index, anchor)
+        raise IndexCorruptError(f"{index_dir} keeps changing; try again when ingest has finished.")
 
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = store.connect(self._sqlite_path, readonly=True)
+            try:
+                conn = store.connect(self._sqlite_path, readonly=True)
+                conn.execute("SELECT 1 FROM documents LIMIT 1").fetchall()
+            except sqlite3.OperationalError:  # a newer ingest removed the file
+                conn = self._anchor
             self._local.conn = conn
         return conn
 
     def close(self) -> None:
+        """Close this thread's connection (the held one stays open for other threads)."""
         conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        if conn is not None and conn is not self._anchor:
             conn.close()
-            self._local.conn = None
+        self._local.conn = None
 
     @property
     def model(self) -> str:

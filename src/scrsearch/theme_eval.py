@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import store
 from .chunk import chunk_pages, embedding_text
 from .config import Config, load_config
 from .embed import Embedder
@@ -150,13 +152,18 @@ def normalise(text: str) -> str:
 
 
 def find_chunk(chunks: Sequence[Chunk], snippet: str) -> Chunk | None:
-    """The chunk containing ``snippet``; failing that, the one containing most of it."""
+    """The chunk containing ``snippet``: in its text; else the first chunk under a
+    heading that contains it (a heading line the chunker now attaches to the passage
+    below); else the chunk containing most of it (it straddles a new boundary)."""
     want = normalise(snippet)
     texts = [normalise(c.text) for c in chunks]
     hits = [c for c, t in zip(chunks, texts, strict=True) if want in t]
     if hits:
         return hits[0]
-    half = max(12, len(want) // 2)  # the snippet may straddle a new chunk boundary
+    hits = [c for c in chunks if c.heading and want in normalise(c.heading)]
+    if hits:
+        return hits[0]
+    half = max(12, len(want) // 2)
     for part in (want[:half], want[-half:]):
         hits = [c for c, t in zip(chunks, texts, strict=True) if part in t]
         if hits:
@@ -169,34 +176,65 @@ def resolve(
     base: Path,
     embedder: Embedder,
     config: Config | None = None,
+    *,
+    conn: sqlite3.Connection | None = None,
 ) -> tuple[list[Resolved], list[str]]:
-    """Extract, chunk and embed each labelled passage as ingest would."""
+    """Find each labelled passage's chunk and vector, as ingest would make them.
+
+    Files already in the index open on ``conn`` reuse its chunks and stored vectors;
+    other files are extracted, chunked and embedded here.
+    """
     config = config or load_config()
     chunked: dict[str, list[Chunk]] = {}
-    found: list[tuple[LabelledPassage, Chunk]] = []
+    stored: dict[int, np.ndarray] = {}
+    merged: dict[tuple[str, int], tuple[LabelledPassage, Chunk]] = {}
     missing: list[str] = []
     for item in items:
         if item.file not in chunked:
-            path = base / item.file
-            try:
-                extracted = extract(path, max_bytes=config.max_file_mb * 1024 * 1024)
-            except (ScrsearchError, OSError):
-                chunked[item.file] = []
-            else:
-                chunked[item.file] = chunk_pages(
-                    extracted.pages,
-                    embedder.count_tokens,
-                    max_tokens=embedder.max_tokens,
-                    target_tokens=config.chunk_tokens,
-                )
+            chunked[item.file] = _chunks_of(base / item.file, embedder, config, conn)
         chunk = find_chunk(chunked[item.file], item.snippet)
         if chunk is None:
             missing.append(f"{item.file}: {item.snippet!r}")
+            continue
+        key = (item.file, chunk.chunk_id)
+        if key in merged:  # two labelled passages are one passage now: it has both's themes
+            first = merged[key][0]
+            themes = tuple(dict.fromkeys(first.themes + item.themes))
+            merged[key] = (replace(first, themes=themes), chunk)
         else:
-            found.append((item, chunk))
-    texts = [embedding_text(c.text, c.heading) for _, c in found]
-    vectors = embedder.embed_documents(texts, config.batch_size) if texts else np.zeros((0, 1))
-    return [Resolved(i, c, v) for (i, c), v in zip(found, vectors, strict=True)], missing
+            merged[key] = (item, chunk)
+    found = list(merged.values())
+    if conn is not None:
+        stored = store.get_vectors(conn, [c.chunk_id for _, c in found if c.chunk_id > 0])
+    fresh = [c for _, c in found if c.chunk_id not in stored]
+    texts = [embedding_text(c.text, c.heading) for c in fresh]
+    vectors = embedder.embed_documents(texts, config.batch_size) if texts else []
+    made = {id(c): v for c, v in zip(fresh, vectors, strict=True)}
+    return [
+        Resolved(i, c, stored[c.chunk_id] if c.chunk_id in stored else made[id(c)])
+        for i, c in found
+    ], missing
+
+
+def _chunks_of(
+    path: Path, embedder: Embedder, config: Config, conn: sqlite3.Connection | None
+) -> list[Chunk]:
+    if conn is not None:
+        doc = store.find_by_source(conn, str(path.resolve()))
+        if doc is not None:
+            return store.document_chunks(conn, doc.doc_id)
+    try:
+        extracted = extract(path, max_bytes=config.max_file_mb * 1024 * 1024)
+    except (ScrsearchError, OSError):
+        return []
+    chunks = chunk_pages(
+        extracted.pages,
+        embedder.count_tokens,
+        max_tokens=embedder.max_tokens,
+        target_tokens=config.chunk_tokens,
+    )
+    # Not stored: mark with negative ids so they never collide with index rows.
+    return [replace(c, chunk_id=-(i + 1)) for i, c in enumerate(chunks)]
 
 
 def evaluate(
@@ -232,7 +270,7 @@ def evaluate(
     return EvalReport(threshold, len(resolved), tuple(unresolved), per_theme)
 
 
-def sweep(
+def threshold_sweep(
     resolved: Sequence[Resolved], tagger: Tagger, thresholds: Sequence[float] = SWEEP
 ) -> list[EvalReport]:
     """One report per global threshold: to choose the default."""
@@ -250,3 +288,38 @@ def unknown_themes(items: Sequence[LabelledPassage], themes: ThemeSet) -> list[s
     """Theme slugs used in the labels but missing from the theme list."""
     known = set(themes.slugs)
     return sorted({s for i in items for s in i.themes} - known)
+
+
+def evaluate_file(
+    labels: str | Path,
+    *,
+    config: Config | None = None,
+    split: str | None = None,
+    threshold: float | None = None,
+    sweep: bool = False,
+    use_index: bool = False,
+    embedder: Embedder | None = None,
+) -> tuple[EvalReport, list[EvalReport]]:
+    """Evaluate the configured themes on a labelled file: the report and an optional sweep."""
+    from .embed import load_embedder
+    from .index import Index
+    from .themes import load_themes, tagger_for
+
+    config = config or load_config()
+    items, base = load_labelled(labels, split)
+    conn = None
+    model = config.model
+    if use_index:
+        index = Index.open(config.index_dir)
+        conn, model = index.conn(), index.model
+    embedder = embedder or load_embedder(model)
+    themes = load_themes(config=config)
+    unknown = unknown_themes(items, themes)
+    if unknown:
+        raise ScrsearchError(
+            f"{labels}: labels use themes missing from the theme list: {', '.join(unknown)}"
+        )
+    resolved, missing = resolve(items, base, embedder, config, conn=conn)
+    tagger = tagger_for(embedder, themes)
+    report = evaluate(resolved, tagger, threshold=threshold, unresolved=missing)
+    return report, (threshold_sweep(resolved, tagger) if sweep else [])

@@ -2,7 +2,7 @@
 
 Each passage is tagged with the themes it is about, with a confidence::
 
-    confidence = max cosine(passage, theme description or phrasing)
+    confidence = mean cosine(passage, theme description and each phrasing)
                  + keyword_weight if one of the theme's keyword cues occurs
 
 and a theme is kept when the confidence reaches the theme's threshold. Tags are
@@ -92,8 +92,8 @@ class ThemeSet:
     """The themes in force, and how passages are scored against them."""
 
     themes: tuple[Theme, ...]
-    threshold: float = 0.5
-    keyword_weight: float = 0.15
+    threshold: float = 0.47
+    keyword_weight: float = 0.3
     sources: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -233,7 +233,9 @@ class Tagger:
     The themes' texts are embedded once, when the tagger is made.
     """
 
-    def __init__(self, themes: ThemeSet, embedder: Embedder) -> None:
+    def __init__(
+        self, themes: ThemeSet, embedder: Embedder, vectors: np.ndarray | None = None
+    ) -> None:
         self.themes = themes
         self.embedder = embedder
         texts: list[str] = []
@@ -241,33 +243,36 @@ class Tagger:
         for i, theme in enumerate(themes.themes):
             texts.extend(theme.texts)
             owners.extend([i] * len(theme.texts))
-        self._vectors = (
-            embedder.embed_documents(texts)
-            if texts
-            else np.zeros((0, embedder.dimension), np.float32)
-        )
+        if vectors is None or vectors.shape != (len(texts), embedder.dimension):
+            vectors = (
+                embedder.embed_documents(texts)
+                if texts
+                else np.zeros((0, embedder.dimension), np.float32)
+            )
+        self._vectors = np.asarray(vectors, dtype=np.float32)
         self._owners = np.asarray(owners, dtype=np.int64)
         self._thresholds = np.asarray(
             [themes.threshold_for(t.slug) for t in themes.themes], dtype=np.float32
         )
 
     def semantic(self, vectors: np.ndarray) -> np.ndarray:
-        """``(n_passages, n_themes)``: each passage's best similarity to each theme."""
+        """``(n_passages, n_themes)``: each passage's mean similarity to each theme's texts."""
         vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, self.embedder.dimension)
         sims = vectors @ self._vectors.T
         out = np.full((len(vectors), len(self.themes)), -1.0, dtype=np.float32)
         for i in range(len(self.themes)):
             cols = self._owners == i
             if cols.any():
-                out[:, i] = sims[:, cols].max(axis=1)
+                out[:, i] = sims[:, cols].mean(axis=1)
         return out
 
     def cues(self, texts: Sequence[str]) -> np.ndarray:
         """``(n_passages, n_themes)`` booleans: which themes' keyword cues occur."""
         out = np.zeros((len(texts), len(self.themes)), dtype=bool)
+        flat = [" ".join(t.split()) for t in texts]  # PDF lines break mid-phrase
         for j, theme in enumerate(self.themes.themes):
             if theme.cue is not None:
-                for i, text in enumerate(texts):
+                for i, text in enumerate(flat):
                     out[i, j] = theme.cue.search(text) is not None
         return out
 
@@ -290,11 +295,35 @@ class Tagger:
 _TAGGERS: weakref.WeakKeyDictionary[Embedder, dict[str, Tagger]] = weakref.WeakKeyDictionary()
 
 
-def tagger_for(embedder: Embedder, themes: ThemeSet) -> Tagger:
-    """A cached tagger: the theme texts are embedded once per embedder and theme set."""
+def tagger_for(
+    embedder: Embedder, themes: ThemeSet, conn: sqlite3.Connection | None = None
+) -> Tagger:
+    """A cached tagger: the theme texts are embedded once per embedder and theme set.
+
+    With a writable index connection, the theme vectors are also kept in the index,
+    so a later ingest with the same themes and model does not embed them again.
+    """
     cache = _TAGGERS.setdefault(embedder, {})
     if themes.digest not in cache:
-        cache[themes.digest] = Tagger(themes, embedder)
+        key = f"vectors:{themes.digest}:{embedder.name}:{embedder.dimension}"
+        row = (
+            conn.execute("SELECT value FROM theme_meta WHERE key = ?", (key,)).fetchone()
+            if conn
+            else None
+        )
+        stored = (
+            np.frombuffer(row[0], dtype=np.float32) if row and isinstance(row[0], bytes) else None
+        )
+        tagger = Tagger(
+            themes, embedder, None if stored is None else stored.reshape(-1, embedder.dimension)
+        )
+        if conn is not None and stored is None:
+            conn.execute("DELETE FROM theme_meta WHERE key LIKE 'vectors:%'")
+            conn.execute(
+                "INSERT INTO theme_meta (key, value) VALUES (?, ?)",
+                (key, tagger._vectors.tobytes()),
+            )
+        cache[themes.digest] = tagger
     return cache[themes.digest]
 
 
@@ -314,7 +343,7 @@ def tag_passages(
     If the index was tagged with another theme list (or never), every stored
     passage is re-tagged first, so the index stays consistent.
     """
-    tagger = tagger_for(embedder, load_themes(config=config))
+    tagger = tagger_for(embedder, load_themes(config=config), conn)
     if stored_digest(conn) != tagger.themes.digest:
         _tag_all(conn, tagger)
     _write_tags(conn, chunk_ids, tagger.tag(vectors, [c.text for c in chunks]))
@@ -329,8 +358,8 @@ def retag(
 ) -> dict[str, Any]:
     """Re-tag every passage of an index from its stored vectors, as a new generation."""
     from .embed import load_embedder
-    from .index import abandon, begin_generation, publish, read_manifest, write_lock
     from .errors import IndexNotFoundError
+    from .index import abandon, begin_generation, publish, read_manifest, write_lock
 
     config = config or load_config()
     themes = themes or load_themes(config=config)

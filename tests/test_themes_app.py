@@ -1,0 +1,113 @@
+"""The Themes page, with streamlit.testing.v1.AppTest, on a small hash-embedder index.
+
+The heatmap is a Vega-Lite chart that AppTest cannot click, so the tests use the
+review and theme pickers under it, which do the same thing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from scrsearch import HashEmbedder, load_config
+from scrsearch.index import read_manifest
+from scrsearch.pipeline import ingest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "app.py"
+CORPUS = ROOT / "corpus"
+FILES = [
+    CORPUS / "george-briefing.txt",
+    CORPUS / "westmere-2018-7-minute-briefing-escalation.txt",
+    CORPUS / "harrowdale-2015-scr-child-k-overview.pdf",
+]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    index = tmp_path_factory.mktemp("themes-app") / "index"
+    report = ingest(FILES, config=load_config(index=str(index)), embedder=HashEmbedder(64, 128))
+    assert not report.failed
+    return index
+
+
+@pytest.fixture
+def served(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    index = tmp_path / "index"
+    shutil.copytree(template, index)
+    monkeypatch.setenv("SCRSEARCH_INDEX", str(index))
+    return index
+
+
+def open_page(page: str, **params: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.run()
+    at.switch_page(f"app_pages/{page}.py")
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def links(at: AppTest) -> list[str]:
+    return [link.value for link in at.get("page_link")]
+
+
+def test_heatmap_and_picking_a_review_and_theme(served: Path) -> None:
+    at = open_page("themes")
+    assert at.title[0].value == "Themes across the reviews"
+    assert at.get("vega_lite_chart"), "the heatmap is drawn"
+    review = at.selectbox(key="themes_review")
+    george = next(o for o in review.options if "George" in o)
+    review.select(george).run()
+    theme = at.selectbox(key="themes_theme")
+    assert "Escalation and professional challenge" in theme.options
+    theme.select("Escalation and professional challenge").run()
+    assert not at.exception
+    assert any("Escalation and professional challenge in" in h.value for h in at.subheader)
+    html = " ".join(str(h.proto.body) for h in at.get("html"))
+    assert "CSCP escalation policy" in html  # George's lesson 6
+    assert "Read in the review" in links(at)
+
+
+def test_a_themes_page_lists_passages_across_reviews_with_export(served: Path) -> None:
+    at = open_page("themes", theme="escalation-challenge")
+    assert at.title[0].value == "Escalation and professional challenge"
+    html = " ".join(str(h.proto.body) for h in at.get("html"))
+    assert "Harrowdale" in html and "Westmere" in html and "confidence" in html
+    assert {b.label for b in at.download_button} == {"CSV", "Markdown"}
+    at.radio[0].set_value(1).run()
+    assert not at.exception
+
+
+def test_a_reviews_profile(served: Path) -> None:
+    at = open_page("themes", doc="george-briefing.txt")
+    assert at.title[0].value.startswith("Themes of Learning from Serious Case Review George")
+    labels = [e.label for e in at.expander]
+    assert any(label.startswith("Escalation and professional challenge") for label in labels)
+    assert "Compare this review with the others" in links(at)
+
+
+def test_unknown_theme_and_untagged_index(served: Path) -> None:
+    at = open_page("themes", theme="no-such-theme")
+    assert "Unknown theme" in at.error[0].value
+    manifest = read_manifest(served)
+    conn = sqlite3.connect(served / manifest.sqlite_name)
+    with conn:
+        conn.execute("DELETE FROM theme_meta")
+    conn.close()
+    at = open_page("themes")
+    assert "scrsearch retag" in at.error[0].value
+
+
+def test_result_cards_link_to_themes_and_compare(served: Path) -> None:
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params.update({"q": "escalation policy", "mode": "keyword"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    found = links(at)
+    assert found.count("Themes of this review") == found.count("Compare this review") > 0
