@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 
 demo: setup
 	$(BIN)/scrsearch ingest corpus/ --index $(INDEX)
-	$(BIN)/scrsearch search "new information shared in a meeting but the plan was not changed" --index $(INDEX) -k 5
+	$(BIN)/scrsearch search "new information shared in a meeting but the plan was not changed" --index $(INDEX) -k 6 --group
 
 test: setup
 	$(BIN)/pytest

@@ -234,6 +234,7 @@ def _print_hits(hits: list[Any], query: str, as_json: bool) -> None:
     if as_json:
         _print_json([h.to_dict() for h in hits])
         return
+    from rich.padding import Padding
     from rich.text import Text
 
     from .highlight import segments, snippet
@@ -254,13 +255,16 @@ def _print_hits(hits: list[Any], query: str, as_json: bool) -> None:
         head.append(hit.document.title, style="bold cyan")
         head.append(f"  [{hit.score:.3f}]", style="dim")
         console.print(head)
-        console.print(Text("    " + details, style="green"))
-        body = Text("    ")
+        console.print(Padding(Text(details, style="green"), (0, 0, 0, 4)))
+        body = Text()
         for piece, matched in segments(snippet(hit.chunk.text, query), query):
             body.append(piece, style="bold yellow" if matched else None)
-        console.print(body)
+        console.print(Padding(body, (0, 0, 0, 4)))
         console.print(
-            Text(f"    {hit.document.source}  (passage {hit.chunk.chunk_id})", style="dim")
+            Padding(
+                Text(f"{hit.document.source}  (passage {hit.chunk.chunk_id})", style="dim"),
+                (0, 0, 0, 4),
+            )
         )
         console.print()
 
@@ -701,7 +705,8 @@ def themes_command(
 ) -> None:
     """List the themes with passage and review counts, or one review's theme profile."""
     from .index import Index
-    from .themes import load_themes, review_profile, stored_digest, theme_counts
+    from .theme_profiles import review_profile, theme_counts
+    from .themes import load_themes, stored_digest
 
     config = load_config(index=index, themes=themes_file)
     idx = Index.open(config.index_dir)
@@ -782,7 +787,7 @@ def _snip(text: str, n: int = 160) -> str:
 def theme_command(slug: str, k: int, per_review: int, index: str | None, as_json: bool) -> None:
     """The strongest passages for theme SLUG across reviews, with citations."""
     from .index import Index
-    from .themes import theme_passages
+    from .theme_profiles import theme_passages
 
     config = load_config(index=index)
     idx = Index.open(config.index_dir)
