@@ -14,7 +14,7 @@ from app_pages import common
 from scrsearch import library
 from scrsearch.compare import MIN_PAIR, THEME_BONUS, compare, default_document
 from scrsearch.errors import NotFoundError
-from scrsearch.themes import resolve_document
+from scrsearch.theme_profiles import resolve_document
 
 THEMES_PAGE = "app_pages/themes.py"
 COMPARE_PAGE = "app_pages/compare.py"

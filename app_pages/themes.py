@@ -14,7 +14,7 @@ import streamlit as st
 
 from app_pages import common
 from scrsearch import export
-from scrsearch.themes import review_profile, theme_counts, theme_matrix, theme_passages
+from scrsearch.theme_profiles import review_profile, theme_counts, theme_matrix, theme_passages
 
 THEMES_PAGE = "app_pages/themes.py"
 COMPARE_PAGE = "app_pages/compare.py"
@@ -148,22 +148,25 @@ if not cells:
     st.info("No passage in the library has been tagged with a theme yet.")
     st.stop()
 for cell in cells:
-    cell["review"] = cell["title"] if len(cell["title"]) <= 60 else cell["title"][:59] + "…"
-    cell["review"] += f" (#{cell['doc_id']})"
+    title = cell["title"] if len(cell["title"]) <= 70 else cell["title"][:69] + "…"
+    cell["review"] = f"{title} · {cell['year'] or 'n.d.'} (#{cell['doc_id']})"
 
 pick = alt.selection_point(fields=["doc_id", "slug"], name="cell")
 chart = (
     alt.Chart(alt.Data(values=cells))
-    .mark_rect()
+    .mark_rect(stroke="white", strokeWidth=1)
     .encode(
         x=alt.X(
-            "label:N", title=None, sort=[c.label for c in counts], axis=alt.Axis(labelAngle=-50)
+            "label:N",
+            title=None,
+            sort=[c.label for c in counts],
+            axis=alt.Axis(labelAngle=-50, labelLimit=220, labelOverlap=False, orient="top"),
         ),
-        y=alt.Y("review:N", title=None),
+        y=alt.Y("review:N", title=None, axis=alt.Axis(labelLimit=420, labelOverlap=False)),
         color=alt.Color(
             "strength:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), title="Strength"
         ),
-        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.5)),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
         tooltip=[
             alt.Tooltip("title:N", title="Review"),
             alt.Tooltip("label:N", title="Theme"),
@@ -172,7 +175,7 @@ chart = (
         ],
     )
     .add_params(pick)
-    .properties(height=max(220, 26 * len({c["doc_id"] for c in cells})))
+    .properties(height=alt.Step(24))
 )
 event = st.altair_chart(chart, on_select="rerun", key="heatmap", width="stretch")
 

@@ -24,7 +24,7 @@ from scrsearch.compare import (
     lesson_chunks,
 )
 from scrsearch.pipeline import ingest
-from scrsearch.themes import chunk_themes
+from scrsearch.theme_profiles import chunk_themes
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 

@@ -19,18 +19,21 @@ from scrsearch import HashEmbedder, Index, load_config, store
 from scrsearch.cli import cli
 from scrsearch.index import read_manifest
 from scrsearch.pipeline import ingest
+from scrsearch.theme_profiles import (
+    chunk_themes,
+    review_profile,
+    theme_counts,
+    theme_matrix,
+    theme_passages,
+)
 from scrsearch.themes import (
     GROUPS,
     NoThemeTagsError,
     Tagger,
     ThemesFileError,
-    chunk_themes,
     load_themes,
-    review_profile,
     stored_digest,
-    theme_counts,
-    theme_matrix,
-    theme_passages,
+    tagger_for,
 )
 
 #: The themes of the reference list (../shared/themes.md) that the built-in list must cover.
@@ -225,6 +228,20 @@ def test_ingest_tags_every_passage_with_the_themes_in_force(small_index: Path) -
     assert {m["slug"] for m in matrix} == {c.slug for c in counts.values() if c.passages}
 
 
+def test_theme_vectors_are_kept_in_the_index(small_index: Path, monkeypatch) -> None:
+    """A later ingest or retag with the same themes and model does not embed them again."""
+    conn = Index.open(small_index).conn()
+    themes = load_themes()
+    fresh = HashEmbedder(dimension=64, max_tokens=128)  # not in the in-memory cache
+    computed = Tagger(themes, fresh)._vectors
+
+    def no_embedding(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the theme texts were embedded again")
+
+    monkeypatch.setattr(fresh, "embed_documents", no_embedding)
+    assert np.array_equal(tagger_for(fresh, themes, conn)._vectors, computed)
+
+
 def test_replacing_a_document_replaces_its_tags(tmp_path: Path, hash_embedder) -> None:
     docs = _write(tmp_path / "docs", {"a.txt": REVIEW_A})
     config = load_config(index=str(tmp_path / "idx"))
@@ -361,7 +378,7 @@ def test_cli_themes_review_and_theme_json(small_index: Path) -> None:
 def test_stored_tags_are_what_the_tagger_says(demo_index: Path, real_embedder) -> None:
     """Oracle: the tags written at ingest equal a fresh tagging of the stored vectors."""
     conn = Index.open(demo_index).conn()
-    tagger = Tagger(load_themes(), real_embedder)
+    tagger = tagger_for(real_embedder, load_themes())
     ids, vectors = next(store.iter_vectors(conn))
     texts = dict(conn.execute("SELECT id, text FROM chunks"))
     expected = tagger.tag(vectors, [texts[int(i)] for i in ids])

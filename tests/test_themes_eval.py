@@ -137,9 +137,10 @@ def test_tagging_meets_minimum_precision_and_recall(demo_index: Path, real_embed
 
 @pytest.mark.slow
 def test_eval_themes_cli_reports_per_theme_precision_and_recall(
-    demo_index: Path, tmp_path: Path
+    demo_index: Path, tmp_path: Path, real_embedder, monkeypatch
 ) -> None:
     """The CLI on the demo-corpus passages only (fast: their vectors are in the index)."""
+    monkeypatch.setattr("scrsearch.embed.load_embedder", lambda model: real_embedder)
     data = json.loads(LABELS.read_text())
     passages = [p for p in data["passages"] if p["file"].startswith("corpus/")]
     demo_only = {**data, "base": str(ROOT), "passages": passages}
@@ -153,7 +154,9 @@ def test_eval_themes_cli_reports_per_theme_precision_and_recall(
     )
     assert out.exit_code == 0, out.output
     report = json.loads(out.output)
-    assert report["passages"] == len(demo_only["passages"]) and not report["unresolved"]
+    assert not report["unresolved"]
+    # a few labelled headings now head the passage below them, and are merged with it
+    assert len(passages) - 15 <= report["passages"] <= len(passages)
     slugs = {t["slug"] for t in report["themes"]}
     assert set(load_themes().slugs) == slugs
     assert {"precision", "recall", "f1", "support"} <= set(report["themes"][0])

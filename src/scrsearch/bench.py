@@ -288,7 +288,9 @@ def build_size(work: Path, size: int, config: Config, log: Log = _stderr) -> dic
     best_i = np.zeros((len(queries), 0), dtype=np.int64)
     for start in range(0, size, BATCH):
         n = min(BATCH, size - start)
-        which = np.arange(start, start + n) % len(base)
+        # Real passages drawn at random, not in a cycle: IVF training samples every
+        # k-th id, which would see only some of the passages of a periodic sequence.
+        which = rng.integers(0, len(base), n)
         noise = rng.standard_normal((n, dim), dtype=np.float32) * (NOISE / math.sqrt(dim))
         vectors = base[which] + noise
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -355,7 +357,9 @@ class _Precomputed(Embedder):
         return np.vstack([self.vectors[t] for t in texts])
 
 
-def query_size(work: Path, size: int, n_queries: int, config: Config) -> dict[str, Any]:
+def query_size(
+    work: Path, size: int, n_queries: int, config: Config, log: Log = _stderr
+) -> dict[str, Any]:
     """Time ``n_queries`` searches per mode over the size's index; check ANN recall."""
     from .index import Index
     from .search import MODES, Filters, Searcher, fuse
@@ -389,6 +393,10 @@ def query_size(work: Path, size: int, n_queries: int, config: Config) -> dict[st
                 "recall_at_10": None,
             }
         )
+        log(
+            f"  [{size:,}] {mode}: p50 {rows[-1]['p50_ms']:.1f} ms, p95 {rows[-1]['p95_ms']:.1f} ms"
+        )
+    log(f"  [{size:,}] recall@10 against exact search")
     semantic, hybrid = [], []
     for text, vector, exact in zip(texts, vectors, truth, strict=True):
         approx = searcher.semantic(vector, Filters(), TRUTH_DEPTH)

@@ -29,7 +29,7 @@ import numpy as np
 from . import store
 from .config import Config, load_config
 from .index import Index
-from .themes import chunk_themes, document_dict, resolve_document
+from .theme_profiles import chunk_themes, document_dict, resolve_document
 from .types import Chunk, Document, Hit
 
 #: Sections whose passages are a review's learning.

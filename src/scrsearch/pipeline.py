@@ -228,12 +228,13 @@ def ingest(
     urls = list(dict.fromkeys(str(p) for p in paths if is_url(p)))
     files, results = discover([p for p in paths if not is_url(p)])
     with write_lock(index_dir):
-        origins = _fetch_urls(urls, index_dir, config, files, results, progress)
         current = read_manifest(index_dir)
         if current is not None and not rebuild and current.model != model_name:
             raise ModelMismatchError(
                 str(index_dir), current.model, current.dimension, model_name, embedder.dimension
             )
+        # Fetched while holding the lock: no other writer sweeps fetched/ meanwhile.
+        origins = _fetch_urls(urls, index_dir, config, files, results, progress)
         gen = begin_generation(index_dir, fresh=rebuild)
         try:
             pending, file_results, changed = _prepare(

@@ -142,12 +142,14 @@ def load_labelled(path: str | Path, split: str | None = None) -> tuple[list[Labe
     return items, base
 
 
+#: Curly quotes and dashes, as straight ones.
+_STRAIGHT = str.maketrans("\u2018\u2019\u201c\u201d\u2013\u2014", "''\"\"--")
+
+
 def normalise(text: str) -> str:
     """Lower-case, NFKC, straight quotes and dashes, single spaces: for snippet matching."""
     text = unicodedata.normalize("NFKC", text)
-    text = text.translate(
-        str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
-    )
+    text = text.translate(_STRAIGHT)
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
@@ -208,7 +210,11 @@ def resolve(
         stored = store.get_vectors(conn, [c.chunk_id for _, c in found if c.chunk_id > 0])
     fresh = [c for _, c in found if c.chunk_id not in stored]
     texts = [embedding_text(c.text, c.heading) for c in fresh]
-    vectors = embedder.embed_documents(texts, config.batch_size) if texts else []
+    vectors = (
+        embedder.embed_documents(texts, config.batch_size)
+        if texts
+        else np.zeros((0, embedder.dimension), dtype=np.float32)
+    )
     made = {id(c): v for c, v in zip(fresh, vectors, strict=True)}
     return [
         Resolved(i, c, stored[c.chunk_id] if c.chunk_id in stored else made[id(c)])
@@ -249,15 +255,33 @@ def evaluate(
     ``threshold`` replaces every theme's threshold (for tuning); by default each
     theme's own threshold applies.
     """
-    themes: ThemeSet = tagger.themes
+    return _report(resolved, tagger, _scores(resolved, tagger), threshold, unresolved)
+
+
+def threshold_sweep(
+    resolved: Sequence[Resolved], tagger: Tagger, thresholds: Sequence[float] = SWEEP
+) -> list[EvalReport]:
+    """One report per global threshold: to choose the default."""
     scores = _scores(resolved, tagger)
+    return [_report(resolved, tagger, scores, t, ()) for t in thresholds]
+
+
+def _report(
+    resolved: Sequence[Resolved],
+    tagger: Tagger,
+    scores: np.ndarray,
+    threshold: float | None,
+    unresolved: Sequence[str],
+) -> EvalReport:
+    themes: ThemeSet = tagger.themes
     limits = np.asarray(
         [threshold if threshold is not None else themes.threshold_for(s) for s in themes.slugs]
     )
     predicted = scores >= limits
-    truth = np.asarray([[s in r.item.themes for s in themes.slugs] for r in resolved], dtype=bool)
-    if not len(resolved):
-        truth = np.zeros((0, len(themes)), dtype=bool)
+    truth = np.zeros((len(resolved), len(themes)), dtype=bool)
+    for i, r in enumerate(resolved):
+        for j, slug in enumerate(themes.slugs):
+            truth[i, j] = slug in r.item.themes
     per_theme = tuple(
         ThemeScore(
             slug,
@@ -268,13 +292,6 @@ def evaluate(
         for j, slug in enumerate(themes.slugs)
     )
     return EvalReport(threshold, len(resolved), tuple(unresolved), per_theme)
-
-
-def threshold_sweep(
-    resolved: Sequence[Resolved], tagger: Tagger, thresholds: Sequence[float] = SWEEP
-) -> list[EvalReport]:
-    """One report per global threshold: to choose the default."""
-    return [evaluate(resolved, tagger, threshold=t) for t in thresholds]
 
 
 def _scores(resolved: Sequence[Resolved], tagger: Tagger) -> np.ndarray:
