@@ -13,8 +13,8 @@ matches the indexed document whose source path ends with ``"/" + doc_id`` (or is
 index that holds its files, wherever they live.
 
 Evaluation is at the document level: passages are ranked as the product ranks them
-(:meth:`Searcher.rank`), and documents are ordered by their best passage
-(:func:`search.rank_documents`).
+(:meth:`Searcher.rank`, ``DEPTH`` passages deep), and documents are ordered from
+them exactly as the product orders reviews (:func:`search.rank_documents`).
 
 Metrics, all per query and then averaged over queries:
 
@@ -258,7 +258,7 @@ def evaluate(
 
 
 def tables(result: EvalResult) -> list[Any]:
-    """Rich tables for people: the summary per mode, then nDCG@10 per query."""
+    """Rich tables for people: the summary per mode, nDCG@10 per kind, nDCG@10 per query."""
     from rich.table import Table
 
     kinds = list(dict.fromkeys(q["kind"] for q in result.queries))
