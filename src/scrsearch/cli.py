@@ -84,6 +84,24 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def ranking_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """-k, --mode, the filters and --group: what every ranked listing takes."""
+    func = click.option(
+        "--group", is_flag=True, help="Group by review: the best passage of each review."
+    )(func)
+    func = filter_options(func)
+    func = click.option(
+        "--mode",
+        type=click.Choice(["hybrid", "semantic", "keyword"]),
+        default="hybrid",
+        show_default=True,
+        help="Ranking: fused keyword+semantic, meaning only, or words only.",
+    )(func)
+    return click.option(
+        "-k", "k", type=int, default=10, show_default=True, help="Number of results."
+    )(func)
+
+
 def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
@@ -190,16 +208,7 @@ def _print_ingest_report(report: Any, index: str) -> None:
 
 @cli.command()
 @click.argument("query")
-@click.option("-k", "k", type=int, default=10, show_default=True, help="Number of results.")
-@click.option(
-    "--mode",
-    type=click.Choice(["hybrid", "semantic", "keyword"]),
-    default="hybrid",
-    show_default=True,
-    help="Ranking: fused keyword+semantic, meaning only, or words only.",
-)
-@filter_options
-@click.option("--group", is_flag=True, help="Group by review: the best passage of each review.")
+@ranking_options
 @index_option
 @model_option
 @json_option
@@ -460,16 +469,7 @@ def rebuild(index: str | None, model: str | None) -> None:
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Write to this file, not stdout."
 )
-@click.option("-k", "k", type=int, default=10, show_default=True, help="Number of results.")
-@click.option(
-    "--mode",
-    type=click.Choice(["hybrid", "semantic", "keyword"]),
-    default="hybrid",
-    show_default=True,
-    help="Ranking: fused keyword+semantic, meaning only, or words only.",
-)
-@filter_options
-@click.option("--group", is_flag=True, help="Group by review: the best passage of each review.")
+@ranking_options
 @index_option
 @model_option
 @handle_errors
