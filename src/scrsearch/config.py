@@ -7,7 +7,7 @@ most by a CLI option of the same name.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +90,7 @@ class Config:
 def load_config(**overrides: Any) -> Config:
     """Build the configuration: defaults, then environment, then ``overrides``."""
     values: dict[str, Any] = {}
-    types = {f.name: type(f.default) for f in fields(Config)}
+    types: dict[str, Any] = {s.name: type(s.default) for s in SETTINGS}
     for setting in SETTINGS:
         raw = os.environ.get(setting.env)
         if raw is not None and raw != "":

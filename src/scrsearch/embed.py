@@ -112,7 +112,7 @@ class SentenceTransformerEmbedder(Embedder):
         if dim is None:  # pragma: no cover
             raise ModelLoadError(f"Model '{model}' does not declare its embedding dimension")
         self.dimension = int(dim)
-        self.max_tokens = int(self.model.max_seq_length) - 2  # [CLS] and [SEP]
+        self.max_tokens = int(self.model.max_seq_length or 256) - 2  # [CLS] and [SEP]
         self.tokenizer = self.model.tokenizer
         if re.search(r"\be5\b|e5-", self.name, re.I):
             self.query_prefix, self.document_prefix = "query: ", "passage: "

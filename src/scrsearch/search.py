@@ -425,10 +425,11 @@ class Searcher:
             if not ids:
                 return []
             selector = faiss.IDSelectorBatch(np.asarray(ids, dtype=np.int64))
+            # faiss's SWIG classes take keyword arguments its type stubs do not declare.
             params = (
-                faiss.SearchParametersIVF(sel=selector, nprobe=self._nprobe())
+                faiss.SearchParametersIVF(sel=selector, nprobe=self._nprobe())  # type: ignore[call-arg]
                 if hasattr(index, "nprobe")
-                else faiss.SearchParameters(sel=selector)
+                else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
             )
         elif hasattr(index, "nprobe"):
             index.nprobe = self._nprobe()
