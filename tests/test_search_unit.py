@@ -160,3 +160,31 @@ def test_hit_json_contract(searcher: Searcher) -> None:
         assert key in hit
     assert hit["rank"] == 1 and Path(hit["source"]).is_absolute()
     assert hit["page_start"] is None and hit["page_end"] is None  # text files have no pages
+
+
+def test_large_indexes_leave_out_common_terms_when_rarer_ones_remain(
+    tmp_path: Path, hash_embedder, monkeypatch
+) -> None:
+    from scrsearch import search as search_module
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(10):
+        extra = " The house showed signs of hoarding." if i == 3 else ""
+        (folder / f"r{i}.txt").write_text(
+            f"Review {i}\n\nFindings\n1. Neglect was chronic.{extra}\n"
+        )
+    index = tmp_path / "many-idx"
+    ingest([folder], config=load_config(index=str(index)), embedder=hash_embedder)
+
+    def keyword_docs(exact_search_max: int) -> set[str]:
+        config = load_config(index=str(index), exact_search_max=exact_search_max)
+        searcher = Searcher.open(index, config=config, embedder=hash_embedder)
+        return {
+            Path(h.document.source).name
+            for h in searcher.search("neglect hoarding", mode="keyword", k=20)
+        }
+
+    assert len(keyword_docs(50_000)) == 10  # small index: every term matches
+    monkeypatch.setattr(search_module, "COMMON_TERM_SHARE", 0.3)
+    assert keyword_docs(1) == {"r3.txt"}  # large index: "neglect" is in every passage

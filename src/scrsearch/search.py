@@ -253,6 +253,11 @@ def fts_query(query: str, *, expand: bool = True) -> str | None:
     Double-quoted phrases in the user's query stay phrases. Nothing the user types
     can reach FTS5 syntax, so ``"``, ``AND(`` or ``*`` never raise.
     """
+    return " OR ".join(fts_parts(query, expand=expand)) or None
+
+
+def fts_parts(query: str, *, expand: bool = True) -> list[str]:
+    """The quoted terms and phrases of :func:`fts_query`, in query order."""
     phrases = [p for p in re.findall(r'"([^"]+)"', query) if re.search(r"\w", p)]
     rest = re.sub(r'"[^"]*"?', " ", query)
     terms = query_terms(rest)
@@ -260,8 +265,12 @@ def fts_query(query: str, *, expand: bool = True) -> str | None:
     if expand:
         for term in list(terms):
             parts.extend(SYNONYMS.get(term, ()))
-    quoted = list(dict.fromkeys('"' + p.replace('"', '""') + '"' for p in parts if p))
-    return " OR ".join(quoted) or None
+    return list(dict.fromkeys('"' + p.replace('"', '""') + '"' for p in parts if p))
+
+
+#: On indexes larger than ``exact_search_max`` passages, keyword search leaves out
+#: query terms that occur in more than this share of passages (when rarer terms remain).
+COMMON_TERM_SHARE = 0.05
 
 
 class Searcher:
@@ -388,9 +397,10 @@ class Searcher:
     # --- the two retrievers ---------------------------------------------------
 
     def keyword(self, query: str, filters: Filters, depth: int) -> list[tuple[int, float]]:
-        match = fts_query(query)
-        if match is None:
+        parts = self._keyword_parts(query)
+        if not parts:
             return []
+        match = " OR ".join(parts)
         if filters.active():
             where, args = filters.sql()
             sql = (
@@ -406,6 +416,28 @@ class Searcher:
             )
         rows = self.index.conn().execute(sql, [match, *args, depth]).fetchall()
         return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def _keyword_parts(self, query: str) -> list[str]:
+        """The terms to match. On large indexes, terms found in more than
+        :data:`COMMON_TERM_SHARE` of all passages are left out while rarer terms
+        remain: they add little to BM25 but make FTS5 score most of the index.
+        """
+        parts = fts_parts(query)
+        total = int(self.index.manifest.counts.get("passages", 0))
+        if total <= self.config.exact_search_max or len(parts) < 2:
+            return parts
+        cap = int(total * COMMON_TERM_SHARE)
+        conn = self.index.conn()
+        rare = [
+            part
+            for part in parts
+            if conn.execute(
+                "SELECT count(*) FROM (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)",
+                (part, cap + 1),
+            ).fetchone()[0]
+            <= cap
+        ]
+        return rare or parts
 
     def semantic(self, vector: np.ndarray, filters: Filters, depth: int) -> list[tuple[int, float]]:
         import faiss
