@@ -65,3 +65,21 @@ def real_index(tmp_path_factory: pytest.TempPathFactory, real_embedder):
         [CORPUS_REAL, GEORGE], config=load_config(index=str(index)), embedder=real_embedder
     )
     return index, report
+
+
+def build_hash_index(factory: pytest.TempPathFactory, name: str, files: list[Path]) -> Path:
+    """Index ``files`` with the fast fake embedder into a fresh tmp folder (a template)."""
+    index = factory.mktemp(name) / "index"
+    report = ingest(files, config=load_config(index=str(index)), embedder=HashEmbedder(64, 128))
+    assert not report.failed, [r.message for r in report.failed]
+    return index
+
+
+def serve_copy(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh copy of a template index, made the default index (as the app reads it)."""
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(template, index)
+    monkeypatch.setenv("SCRSEARCH_INDEX", str(index))
+    return index

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import build_hash_index, serve_copy
 from scrsearch import HashEmbedder, Index, load_config, store
 from scrsearch.index import read_manifest
 from scrsearch.pipeline import ingest
@@ -45,20 +46,13 @@ HOSTILE = (
 
 @pytest.fixture(scope="module")
 def hash_index_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    index = tmp_path_factory.mktemp("app-hash") / "index"
-    embedder = HashEmbedder(dimension=64, max_tokens=128)
-    report = ingest(FILES, config=load_config(index=str(index)), embedder=embedder)
-    assert not report.failed
-    return index
+    return build_hash_index(tmp_path_factory, "app-hash", FILES)
 
 
 @pytest.fixture
 def hash_index(hash_index_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A small index built with the fast fake embedder (a fresh copy), served by the app."""
-    index = tmp_path / "index"
-    shutil.copytree(hash_index_template, index)
-    monkeypatch.setenv("SCRSEARCH_INDEX", str(index))
-    return index
+    return serve_copy(hash_index_template, tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from scrsearch import HashEmbedder, load_config
-from scrsearch.pipeline import ingest
+from conftest import build_hash_index, serve_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -23,18 +21,12 @@ FILES = [
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    index = tmp_path_factory.mktemp("compare-app") / "index"
-    report = ingest(FILES, config=load_config(index=str(index)), embedder=HashEmbedder(64, 128))
-    assert not report.failed
-    return index
+    return build_hash_index(tmp_path_factory, "compare-app", FILES)
 
 
 @pytest.fixture
 def served(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    index = tmp_path / "index"
-    shutil.copytree(template, index)
-    monkeypatch.setenv("SCRSEARCH_INDEX", str(index))
-    return index
+    return serve_copy(template, tmp_path, monkeypatch)
 
 
 def open_page(**params: str) -> AppTest:

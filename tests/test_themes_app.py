@@ -6,16 +6,14 @@ review and theme pickers under it, which do the same thing.
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from scrsearch import HashEmbedder, load_config
+from conftest import build_hash_index, serve_copy
 from scrsearch.index import read_manifest
-from scrsearch.pipeline import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -29,18 +27,12 @@ FILES = [
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    index = tmp_path_factory.mktemp("themes-app") / "index"
-    report = ingest(FILES, config=load_config(index=str(index)), embedder=HashEmbedder(64, 128))
-    assert not report.failed
-    return index
+    return build_hash_index(tmp_path_factory, "themes-app", FILES)
 
 
 @pytest.fixture
 def served(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    index = tmp_path / "index"
-    shutil.copytree(template, index)
-    monkeypatch.setenv("SCRSEARCH_INDEX", str(index))
-    return index
+    return serve_copy(template, tmp_path, monkeypatch)
 
 
 def open_page(page: str, **params: str) -> AppTest:
