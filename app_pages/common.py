@@ -23,7 +23,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from scrsearch import Embedder, Index, Searcher, export, load_config, load_embedder
+from scrsearch import Embedder, Hit, Index, Searcher, export, load_config, load_embedder
 from scrsearch.errors import ScrsearchError
 from scrsearch.index import Manifest, read_manifest
 from scrsearch.request import SearchRequest
@@ -32,6 +32,17 @@ SEARCH_PAGE = "app_pages/search.py"
 REVIEW_PAGE = "app_pages/review.py"
 LIBRARY_PAGE = "app_pages/library.py"
 EXPORT_PAGE = "app_pages/export.py"
+
+
+def review_params(hit: Hit, query: str | None = None) -> dict[str, str]:
+    """URL parameters that open the Review page at a hit's passage (and page)."""
+    params = {"doc": str(hit.document.doc_id), "chunk": str(hit.chunk.chunk_id)}
+    if hit.chunk.page_start is not None:
+        params["page"] = str(hit.chunk.page_start)
+    if query:
+        params["q"] = query
+    return params
+
 
 CSS = """
 <style>

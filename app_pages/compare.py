@@ -135,17 +135,11 @@ with lessons_tab:
                         f"(similarity {match.similarity:.2f}"
                         f"{', shared: ' + common.esc(shared) if shared else ''})</div>"
                     )
-                    review_params = {
-                        "doc": str(hit.document.doc_id),
-                        "chunk": str(hit.chunk.chunk_id),
-                    }
-                    if hit.chunk.page_start is not None:
-                        review_params["page"] = str(hit.chunk.page_start)
                     st.page_link(
                         common.REVIEW_PAGE,
                         label="Read in the review",
                         icon=":material/article:",
-                        query_params=review_params,
+                        query_params=common.review_params(hit),
                     )
         st.divider()
 

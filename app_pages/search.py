@@ -196,16 +196,11 @@ for hit in hits:
                 SearchRequest(query=request.query, like=hit.chunk.chunk_id).to_params()
             )
             st.rerun()
-        review_params = {"doc": str(hit.document.doc_id), "chunk": str(hit.chunk.chunk_id)}
-        if hit.chunk.page_start is not None:
-            review_params["page"] = str(hit.chunk.page_start)
-        if request.query:
-            review_params["q"] = request.query
         two.page_link(
             common.REVIEW_PAGE,
             label=f"Open the review at {pages}" if pages else "Open the review at this passage",
             icon=":material/article:",
-            query_params=review_params,
+            query_params=common.review_params(hit, request.query),
         )
         review_only = {"doc": str(hit.document.doc_id)}
         three.page_link(

@@ -48,14 +48,11 @@ def passage_card(hit, *, show_review: bool = True) -> None:  # type: ignore[no-u
             f'<div class="scr-passage">{common.esc(hit.chunk.text)}</div>'
             f'<div class="scr-score">confidence {hit.score:.2f}</div>'
         )
-        review_params = {"doc": str(hit.document.doc_id), "chunk": str(hit.chunk.chunk_id)}
-        if hit.chunk.page_start is not None:
-            review_params["page"] = str(hit.chunk.page_start)
         st.page_link(
             common.REVIEW_PAGE,
             label="Read in the review",
             icon=":material/article:",
-            query_params=review_params,
+            query_params=common.review_params(hit),
         )
 
 
