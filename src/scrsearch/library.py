@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sqlite3
 import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import store
 from .config import Config, load_config
@@ -42,6 +43,7 @@ UPLOAD_SUFFIXES = tuple(sorted(FORMATS))
 LEARNING_SECTIONS = ("lessons", "recommendations")
 
 Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
 
 
 class UploadRejectedError(ScrsearchError):
@@ -235,23 +237,17 @@ def correct_metadata(
     index_dir = Path(index_dir)
     cleaned = clean_metadata(changes)
     config = config or load_config(index=str(index_dir))
-    with write_lock(index_dir):
-        manifest = _require_manifest(index_dir)
-        gen = begin_generation(index_dir)
-        try:
-            doc = _find(gen.conn, doc_ref, index_dir)
-            current = doc.metadata.to_dict()
-            cleaned = {k: v for k, v in cleaned.items() if current.get(k) != v}
-            if not cleaned:
-                abandon(gen)
-                return doc
-            with gen.conn:
-                store.set_metadata(gen.conn, doc.doc_id, cleaned)
-            _publish(gen, manifest, config)
-        except BaseException:
-            abandon(gen)
-            raise
-    return replace(doc, metadata=replace(doc.metadata, **cleaned))
+
+    def edit(conn: sqlite3.Connection) -> tuple[Document, bool]:
+        doc = _find(conn, doc_ref, index_dir)
+        current = doc.metadata.to_dict()
+        todo = {k: v for k, v in cleaned.items() if current.get(k) != v}
+        if todo:
+            with conn:
+                store.set_metadata(conn, doc.doc_id, todo)
+        return replace(doc, metadata=replace(doc.metadata, **todo)), bool(todo)
+
+    return _edit_generation(index_dir, config, edit)
 
 
 # --- Removing ------------------------------------------------------------------
@@ -270,17 +266,14 @@ def remove_document(
     """
     index_dir = Path(index_dir)
     config = config or load_config(index=str(index_dir))
-    with write_lock(index_dir):
-        manifest = _require_manifest(index_dir)
-        gen = begin_generation(index_dir)
-        try:
-            doc = _find(gen.conn, doc_ref, index_dir)
-            with gen.conn:
-                store.delete_document(gen.conn, doc.doc_id)
-            _publish(gen, manifest, config)
-        except BaseException:
-            abandon(gen)
-            raise
+
+    def edit(conn: sqlite3.Connection) -> tuple[Document, bool]:
+        doc = _find(conn, doc_ref, index_dir)
+        with conn:
+            store.delete_document(conn, doc.doc_id)
+        return doc, True
+
+    doc = _edit_generation(index_dir, config, edit)
     discard_upload(index_dir, Path(doc.source))
     return doc
 
@@ -456,6 +449,31 @@ def _find(conn: Any, doc_ref: str | int, index_dir: Path) -> Document:
             f"scrsearch docs --index {index_dir}"
         )
     return doc
+
+
+def _edit_generation(
+    index_dir: Path,
+    config: Config,
+    edit: Callable[[sqlite3.Connection], tuple[T, bool]],
+) -> T:
+    """Under the writer lock, apply ``edit`` to a copy of the current generation.
+
+    ``edit`` returns its result and whether it changed anything: a changed copy is
+    published, an unchanged one (or one whose edit raised) is dropped.
+    """
+    with write_lock(index_dir):
+        manifest = _require_manifest(index_dir)
+        gen = begin_generation(index_dir)
+        try:
+            result, changed = edit(gen.conn)
+            if changed:
+                _publish(gen, manifest, config)
+            else:
+                abandon(gen)
+        except BaseException:
+            abandon(gen)
+            raise
+    return result
 
 
 def _publish(gen: Any, manifest: Manifest, config: Config) -> Manifest:
