@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from scrsearch import Filters, Searcher, ingest, load_config
 from scrsearch.errors import ModelMismatchError, ScrsearchError
-from scrsearch.search import fts_query, fuse
+from scrsearch.search import (
+    LENGTH_PRIOR,
+    aggregate_documents,
+    fts_query,
+    fuse,
+    fuse_scores,
+)
 
 DOCS = {
     "a-2015-scr.txt": "Serious Case Review: Child A\nPublished: May 2015\nWestmere Local Safeguarding Children Board\n\n"
@@ -89,6 +97,62 @@ def test_fuse_is_weighted_reciprocal_rank() -> None:
     assert heavy[1] == pytest.approx(2 * heavy[3])
 
 
+def test_fuse_scores_divides_each_side_by_its_best() -> None:
+    keyword = [(1, 8.0), (2, 4.0)]
+    semantic = [(2, 0.5), (3, 0.25)]
+    fused = fuse_scores([keyword, semantic], weights=[1.0, 1.0])
+    # The mean of score / best: passage 2 is half as good as the best on the keyword
+    # side and the best on the semantic side.
+    assert dict(fused) == pytest.approx({1: 0.5, 2: (0.5 + 1.0) / 2, 3: 0.25})
+    assert [cid for cid, _ in fused] == [2, 1, 3]
+    # Deeper rankings add passages but never change the scores of those already there.
+    deeper = dict(fuse_scores([[*keyword, (4, 1.0)], semantic], weights=[1.0, 1.0]))
+    assert deeper[2] == pytest.approx(0.75) and deeper[4] == pytest.approx(1 / 16)
+    heavy = dict(fuse_scores([keyword, semantic], weights=[3.0, 1.0]))
+    assert heavy[1] == pytest.approx(0.75) and heavy[3] == pytest.approx(0.125)
+    assert fuse_scores([[], [(5, -0.1)]], weights=[1.0, 1.0]) == []
+
+
+def test_hybrid_uses_the_configured_fusion(searcher: Searcher) -> None:
+    q = "mental health services escalation"
+    keyword = searcher.keyword(q, Filters(), 100)
+    semantic = searcher.semantic(searcher.embedder.embed_query(q), Filters(), 100)
+    assert searcher.rank(q, depth=100) == fuse_scores([keyword, semantic], weights=[1.0, 1.0])
+    rrf = Searcher(
+        searcher.index, config=replace(searcher.config, fusion="rrf"), embedder=searcher.embedder
+    )
+    assert rrf.rank(q, depth=100) == fuse([keyword, semantic], weights=[1.0, 1.0], k=60)
+    wrong = Searcher(
+        searcher.index, config=replace(searcher.config, fusion="max"), embedder=searcher.embedder
+    )
+    with pytest.raises(ScrsearchError, match="SCRSEARCH_FUSION"):
+        wrong.rank(q)
+
+
+def test_documents_score_best_plus_half_second_passage_over_the_best() -> None:
+    ranked = [(10, 8.0), (20, 6.0), (11, 4.0), (12, 2.0), (30, 1.0)]
+    owners = {10: 1, 11: 1, 12: 1, 20: 2, 30: 3}
+    docs = aggregate_documents(ranked, owners)
+    # Doc 1: 8/8 + 0.5 * 4/8 (its third passage does not count); doc 2: 6/8; doc 3: 1/8.
+    assert docs == [
+        (1, pytest.approx(1.25), 10),
+        (2, pytest.approx(0.75), 20),
+        (3, pytest.approx(0.125), 30),
+    ]
+    # The same ranking with scores on another scale ranks documents identically.
+    scaled = aggregate_documents([(c, s / 100) for c, s in ranked], owners)
+    assert [(d, pytest.approx(s), c) for d, s, c in scaled] == docs
+
+
+def test_long_documents_pay_a_length_prior() -> None:
+    ranked = [(10, 1.0), (20, 0.99)]
+    owners = {10: 1, 20: 2}
+    assert [d for d, _, _ in aggregate_documents(ranked, owners)] == [1, 2]
+    docs = aggregate_documents(ranked, owners, {1: 300, 2: 10})
+    assert [d for d, _, _ in docs] == [2, 1]
+    assert docs[1][1] == pytest.approx(1.0 - LENGTH_PRIOR * math.log(300))
+
+
 @pytest.mark.parametrize("mode", ["hybrid", "semantic", "keyword"])
 def test_filters_narrow_every_mode(searcher: Searcher, mode: str) -> None:
     q = "mental health services escalation partner"
@@ -162,10 +226,11 @@ def test_hit_json_contract(searcher: Searcher) -> None:
     assert hit["page_start"] is None and hit["page_end"] is None  # text files have no pages
 
 
-def test_large_indexes_leave_out_common_terms_when_rarer_ones_remain(
+def test_large_indexes_match_the_rarest_terms_within_a_budget(
     tmp_path: Path, hash_embedder, monkeypatch
 ) -> None:
     from scrsearch import search as search_module
+    from scrsearch import store
 
     folder = tmp_path / "many"
     folder.mkdir()
@@ -177,14 +242,30 @@ def test_large_indexes_leave_out_common_terms_when_rarer_ones_remain(
     index = tmp_path / "many-idx"
     ingest([folder], config=load_config(index=str(index)), embedder=hash_embedder)
 
-    def keyword_docs(exact_search_max: int) -> set[str]:
+    def searcher(exact_search_max: int) -> Searcher:
         config = load_config(index=str(index), exact_search_max=exact_search_max)
-        searcher = Searcher.open(index, config=config, embedder=hash_embedder)
-        return {
-            Path(h.document.source).name
-            for h in searcher.search("neglect hoarding", mode="keyword", k=20)
-        }
+        return Searcher.open(index, config=config, embedder=hash_embedder)
 
-    assert len(keyword_docs(50_000)) == 10  # small index: every term matches
-    monkeypatch.setattr(search_module, "COMMON_TERM_SHARE", 0.3)
-    assert keyword_docs(1) == {"r3.txt"}  # large index: "neglect" is in every passage
+    def keyword_docs(exact_search_max: int, query: str = "neglect hoarding") -> set[str]:
+        hits = searcher(exact_search_max).search(query, mode="keyword", k=20)
+        return {Path(h.document.source).name for h in hits}
+
+    # Counts come from the stored term table, with the index's own stemming.
+    conn = searcher(1).index.conn()
+    total = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    neglect = conn.execute(
+        "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'neglect'"
+    ).fetchone()[0]
+    assert store.term_counts(conn, ["Hoarding", "neglected", "signs of hoarding", "zebra"]) == [
+        1,
+        neglect,
+        1,
+        0,
+    ]
+    assert keyword_docs(50_000) == {f"r{i}.txt" for i in range(10)}  # small: every term
+    monkeypatch.setattr(search_module, "POSTINGS_BUDGET_SHARE", 2 / total)
+    assert keyword_docs(1) == {"r3.txt"}  # large: "neglect" is over the budget
+    # When every term is over the budget, keyword search still matches them all;
+    # hybrid's keyword side leaves such a query to semantic search.
+    assert len(keyword_docs(1, "neglect")) == 10
+    assert searcher(1).keyword("neglect", Filters(), 20, exhaustive=False) == []

