@@ -10,13 +10,8 @@ import pytest
 
 from scrsearch import Filters, Searcher, ingest, load_config
 from scrsearch.errors import ModelMismatchError, ScrsearchError
-from scrsearch.search import (
-    LENGTH_PRIOR,
-    aggregate_documents,
-    fts_query,
-    fuse,
-    fuse_scores,
-)
+from scrsearch.query_text import fts_query
+from scrsearch.search import LENGTH_PRIOR, aggregate_documents, fuse, fuse_scores
 
 DOCS = {
     "a-2015-scr.txt": "Serious Case Review: Child A\nPublished: May 2015\nWestmere Local Safeguarding Children Board\n\n"

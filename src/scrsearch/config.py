@@ -57,7 +57,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "fusion",
         "score",
-        "Hybrid fusion: score (each side's scores divided by its best, then summed; "
+        "Hybrid fusion: score (each side's scores divided by its best, then averaged; "
         "measured best) or rrf (reciprocal-rank fusion).",
     ),
     Setting("rrf_k", 60, "Reciprocal-rank-fusion constant (fusion = rrf only)."),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 
-from .search import query_terms
+from .query_text import query_terms
 
 
 def _pattern(query: str) -> re.Pattern[str] | None:
