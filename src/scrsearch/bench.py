@@ -20,9 +20,9 @@ One run measures:
   budget (see :meth:`Searcher._keyword_parts`); hybrid (first 50) against the
   fusion of those two exact rankings.
 
-Each size is built in one subprocess and queried in another (:mod:`scrsearch.bench_sizes`),
-so sizes do not
-contaminate each other's memory figures.
+Each size is built in one subprocess and queried in another
+(:mod:`scrsearch.bench_sizes`), so sizes do not contaminate each other's memory
+figures.
 """
 
 from __future__ import annotations
