@@ -16,7 +16,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q $(FIND_LINKS) "$(TORCH)"
-	$(PY) -m pip install -q -e ".[dev,ocr]"
+	$(PY) -m pip install -q -e ".[dev,ocr,onnx]"
 	touch $@
 
 demo: setup

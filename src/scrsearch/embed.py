@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import DEFAULT_MODEL
-from .errors import ModelLoadError
+from .errors import ModelLoadError, ScrsearchError
 
 #: Names that resolve to the packaged all-MiniLM-L6-v2 weights.
 PACKAGED_ALIASES = {
@@ -28,6 +28,9 @@ PACKAGED_ALIASES = {
 }
 
 Progress = Callable[[int], None]
+
+#: Embedding runtimes: the same model and vector space, run by torch or ONNX Runtime (int8).
+BACKENDS = ("torch", "onnx")
 
 
 def set_offline() -> None:
@@ -114,8 +117,7 @@ class SentenceTransformerEmbedder(Embedder):
         self.dimension = int(dim)
         self.max_tokens = int(self.model.max_seq_length or 256) - 2  # [CLS] and [SEP]
         self.tokenizer = self.model.tokenizer
-        if re.search(r"\be5\b|e5-", self.name, re.I):
-            self.query_prefix, self.document_prefix = "query: ", "passage: "
+        self.query_prefix, self.document_prefix = model_prefixes(self.name)
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False, truncation=False))
@@ -133,14 +135,29 @@ class SentenceTransformerEmbedder(Embedder):
     def embed_documents(
         self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None
     ) -> np.ndarray:
-        # Sort by length so that each batch pads little (as encode() does internally),
-        # then restore the order.
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        sorted_texts = [texts[i] for i in order]
-        vectors = super().embed_documents(sorted_texts, batch_size, progress)
-        out = np.empty_like(vectors)
-        out[order] = vectors
-        return out
+        embed = super().embed_documents
+        return longest_first(texts, lambda sorted_texts: embed(sorted_texts, batch_size, progress))
+
+
+def longest_first(texts: Sequence[str], embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    """Embed ``texts`` longest first, so that each batch pads little, then restore their order.
+
+    Args:
+        texts: the passages, in the caller's order.
+        embed: embeds a list of texts in the order given, e.g. a bound ``embed_documents``.
+    """
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    vectors = embed([texts[i] for i in order])
+    out = np.empty_like(vectors)
+    out[order] = vectors
+    return out
+
+
+def model_prefixes(name: str) -> tuple[str, str]:
+    """The ``(query, document)`` prefixes a model expects: e5 models want ``query: ``/``passage: ``."""
+    if re.search(r"\be5\b|e5-", name, re.I):
+        return "query: ", "passage: "
+    return "", ""
 
 
 def resolve_model(model: str) -> str:
@@ -190,9 +207,27 @@ class HashEmbedder(Embedder):
         return out
 
 
-def load_embedder(model: str = DEFAULT_MODEL) -> Embedder:
-    """Load an embedder by name. ``hash-N`` gives the test embedder of N dimensions."""
+def load_embedder(model: str = DEFAULT_MODEL, backend: str = "torch") -> Embedder:
+    """Load an embedder by name. ``hash-N`` gives the test embedder of N dimensions.
+
+    Args:
+        model: a sentence-transformers name or local path, or ``hash-N``.
+        backend: ``torch`` (default) or ``onnx`` (int8 ONNX Runtime; the same vector space).
+
+    Raises:
+        ScrsearchError: ``backend`` is not one of :data:`BACKENDS`.
+        ModelLoadError: the model (or, for ``onnx``, onnxruntime) cannot be loaded.
+    """
+    if backend not in BACKENDS:
+        raise ScrsearchError(
+            f"Unknown embedding backend '{backend}': use one of {', '.join(BACKENDS)} "
+            "(the backend setting, env SCRSEARCH_BACKEND)"
+        )
     match = re.fullmatch(r"hash-(\d+)", model)
     if match:
         return HashEmbedder(int(match.group(1)))
+    if backend == "onnx":
+        from .embed_onnx import OnnxEmbedder
+
+        return OnnxEmbedder(model)
     return SentenceTransformerEmbedder(model)
