@@ -86,7 +86,7 @@ def _model_future(model: str) -> Future[Embedder]:
     """Start loading the model in the background; one load per process."""
 
     def load() -> Embedder:
-        embedder = load_embedder(model)
+        embedder = load_embedder(model, load_config().backend)
         embedder.embed_query("warm up")  # the first call of a model is slow
         return embedder
 

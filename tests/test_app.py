@@ -312,7 +312,7 @@ def test_the_first_search_shows_keyword_matches_until_the_model_is_ready(
     monkeypatch.setenv("SCRSEARCH_INDEX", str(index))
     loads: list[str] = []
 
-    def slow_load(model: str) -> HashEmbedder:
+    def slow_load(model: str, backend: str = "torch") -> HashEmbedder:
         loads.append(model)
         time.sleep(1.5)
         return HashEmbedder(24)

@@ -140,7 +140,9 @@ def test_eval_themes_cli_reports_per_theme_precision_and_recall(
     demo_index: Path, tmp_path: Path, real_embedder, monkeypatch
 ) -> None:
     """The CLI on the demo-corpus passages only (fast: their vectors are in the index)."""
-    monkeypatch.setattr("scrsearch.embed.load_embedder", lambda model: real_embedder)
+    monkeypatch.setattr(
+        "scrsearch.embed.load_embedder", lambda model, backend="torch": real_embedder
+    )
     data = json.loads(LABELS.read_text())
     passages = [p for p in data["passages"] if p["file"].startswith("corpus/")]
     demo_only = {**data, "base": str(ROOT), "passages": passages}

@@ -127,11 +127,11 @@ def machine() -> dict[str, Any]:
 # --- the parts measured in this process ---------------------------------------
 
 
-def measure_model(model: str) -> tuple[Embedder, dict[str, Any]]:
+def measure_model(model: str, backend: str = "torch") -> tuple[Embedder, dict[str, Any]]:
     """Load the model and time it, then time a first and a warm query embedding."""
     rss = _rss_mb()
     t0 = time.perf_counter()
-    embedder = load_embedder(model)
+    embedder = load_embedder(model, backend)
     load_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     embedder.embed_query("first query after loading")
@@ -202,13 +202,13 @@ def measure_ingest(
     model = getattr(embedder, "model", None)
     t0 = time.perf_counter()
     if model is not None:
-        model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+        raw = model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
     else:
-        embedder.embed_batch(texts)
+        raw = embedder.embed_batch(texts)
     raw_s = time.perf_counter() - t0
     pipeline_rate = passages / report.embed_seconds
     raw_rate = len(texts) / raw_s
-    return {
+    return measure_onnx(config.model, texts, np.asarray(raw), raw_rate) | {
         "documents": len(report.by_status("indexed")),
         "passages": passages,
         "seconds": round(report.seconds, 3),
@@ -219,6 +219,38 @@ def measure_ingest(
         "raw_encode_passages_per_s": round(raw_rate, 1),
         "overhead_ratio": round(raw_rate / pipeline_rate, 3),
         "end_to_end_overhead_ratio": round(raw_rate * report.seconds / passages, 3),
+    }
+
+
+def measure_onnx(
+    model: str, texts: Sequence[str], reference: np.ndarray, reference_rate: float
+) -> dict[str, Any]:
+    """The int8 ONNX backend on the same passages, beside the bare torch encode.
+
+    Empty when the model is not a sentence-transformers model or onnxruntime is
+    missing. Loading (and the one-off export into the cache) is timed apart.
+    """
+    from .errors import ModelLoadError
+
+    if model.startswith("hash-"):
+        return {}
+    try:
+        t0 = time.perf_counter()
+        onnx = load_embedder(model, "onnx")
+        load_s = time.perf_counter() - t0
+    except ModelLoadError as exc:
+        _stderr(f"  onnx backend not measured: {exc}")
+        return {}
+    t0 = time.perf_counter()
+    vectors = onnx.embed_documents(texts, batch_size=32)
+    rate = len(texts) / (time.perf_counter() - t0)
+    cosines = np.sum(vectors * reference, axis=1)
+    return {
+        "onnx_load_s": round(load_s, 3),
+        "onnx_passages_per_s": round(rate, 1),
+        "onnx_speedup": round(rate / reference_rate, 3),
+        "onnx_cosine_mean": round(float(cosines.mean()), 4),
+        "onnx_cosine_min": round(float(cosines.min()), 4),
     }
 
 
@@ -287,7 +319,7 @@ def run_bench(
         "config": {"exact_search_max": config.exact_search_max, "nprobe": config.nprobe},
     }
     log(f"Loading the model {config.model}")
-    embedder, result["model"] = measure_model(config.model)
+    embedder, result["model"] = measure_model(config.model, config.backend)
     corpus = list(corpus or default_corpus())
     log(f"Extracting the PDFs of {', '.join(map(str, corpus))}")
     result["extraction"] = measure_extraction(corpus)
@@ -333,6 +365,12 @@ def tables(result: dict[str, Any]) -> list[Any]:
         ("bare / pipeline embedding", f"{i['overhead_ratio']:.2f}x"),
     ):
         summary.add_row(measure, value)
+    if "onnx_passages_per_s" in i:
+        summary.add_row(
+            "int8 ONNX backend, same passages",
+            f"{i['onnx_passages_per_s']:.1f} passages/s ({i['onnx_speedup']:.2f}x bare encode; "
+            f"cosine {i['onnx_cosine_mean']:.3f} mean, {i['onnx_cosine_min']:.3f} min)",
+        )
     query = Table(title="search latency (k=10; query embedding excluded)")
     for name in ("passages", "mode", "p50 ms", "p95 ms", "recall@10 vs exact"):
         query.add_column(name, justify="left" if name == "mode" else "right")

@@ -7,6 +7,7 @@ Errors from the library print as one line and exit with status 1.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -108,8 +109,17 @@ def _print_json(data: Any) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="scrsearch")
-def cli() -> None:
+@click.option(
+    "--backend",
+    type=click.Choice(["torch", "onnx"]),
+    default=None,
+    help="Embedding runtime for every command: torch, or onnx (int8 ONNX Runtime, about "
+    "2x faster on CPU, same vectors to cosine 0.99). Default: $SCRSEARCH_BACKEND or torch.",
+)
+def cli(backend: str | None) -> None:
     """Search UK child safeguarding case reviews by meaning and by keyword, offline."""
+    if backend:  # settings are read from the environment by every command's load_config
+        os.environ["SCRSEARCH_BACKEND"] = backend
 
 
 @cli.command()

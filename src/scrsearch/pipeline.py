@@ -223,7 +223,7 @@ def ingest(
     started = time.perf_counter()
     config = config or load_config()
     index_dir = config.index_dir
-    embedder = embedder or load_embedder(config.model)
+    embedder = embedder or load_embedder(config.model, config.backend)
     model_name = canonical_model_name(embedder.name)
     urls = list(dict.fromkeys(str(p) for p in paths if is_url(p)))
     files, results = discover([p for p in paths if not is_url(p)])

@@ -133,7 +133,7 @@ class Searcher:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = load_embedder(self.index.model)
+            self._embedder = load_embedder(self.index.model, self.config.backend)
             self._check_model(self._embedder)
         return self._embedder
 

@@ -329,7 +329,7 @@ def evaluate_file(
     if use_index:
         index = Index.open(config.index_dir)
         conn, model = index.conn(), index.model
-    embedder = embedder or load_embedder(model)
+    embedder = embedder or load_embedder(model, config.backend)
     themes = load_themes(config=config)
     unknown = unknown_themes(items, themes)
     if unknown:

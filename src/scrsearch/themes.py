@@ -383,7 +383,7 @@ def retag(
     manifest = read_manifest(config.index_dir)
     if manifest is None:
         raise IndexNotFoundError(str(config.index_dir))
-    embedder = embedder or load_embedder(manifest.model)
+    embedder = embedder or load_embedder(manifest.model, config.backend)
     with write_lock(config.index_dir):
         manifest = read_manifest(config.index_dir)
         assert manifest is not None
