@@ -237,30 +237,30 @@ def test_large_indexes_match_the_rarest_terms_within_a_budget(
     index = tmp_path / "many-idx"
     ingest([folder], config=load_config(index=str(index)), embedder=hash_embedder)
 
-    def searcher(exact_search_max: int) -> Searcher:
-        config = load_config(index=str(index), exact_search_max=exact_search_max)
-        return Searcher.open(index, config=config, embedder=hash_embedder)
+    searcher = Searcher.open(index, config=load_config(index=str(index)), embedder=hash_embedder)
 
-    def keyword_docs(exact_search_max: int, query: str = "neglect hoarding") -> set[str]:
-        hits = searcher(exact_search_max).search(query, mode="keyword", k=20)
+    def keyword_docs(query: str = "neglect hoarding") -> set[str]:
+        hits = searcher.search(query, mode="keyword", k=20)
         return {Path(h.document.source).name for h in hits}
 
     # Counts come from the stored term table, with the index's own stemming.
-    conn = searcher(1).index.conn()
-    total = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    conn = searcher.index.conn()
     neglect = conn.execute(
         "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'neglect'"
     ).fetchone()[0]
+    assert neglect >= 10
     assert store.term_counts(conn, ["Hoarding", "neglected", "signs of hoarding", "zebra"]) == [
         1,
         neglect,
         1,
         0,
     ]
-    assert keyword_docs(50_000) == {f"r{i}.txt" for i in range(10)}  # small: every term
-    monkeypatch.setattr(search_module, "POSTINGS_BUDGET_SHARE", 2 / total)
-    assert keyword_docs(1) == {"r3.txt"}  # large: "neglect" is over the budget
+    assert keyword_docs() == {f"r{i}.txt" for i in range(10)}  # within budget: every term
+    monkeypatch.setattr(search_module, "POSTINGS_BUDGET", 2)
+    assert keyword_docs() == {"r3.txt"}  # "neglect" is over the budget
+    exact = searcher.keyword("neglect hoarding", Filters(), 20, budget=math.inf)
+    assert len(exact) == neglect  # an unlimited budget is exact BM25 over every term
     # When every term is over the budget, keyword search still matches them all;
     # hybrid's keyword side leaves such a query to semantic search.
-    assert len(keyword_docs(1, "neglect")) == 10
-    assert searcher(1).keyword("neglect", Filters(), 20, exhaustive=False) == []
+    assert len(keyword_docs("neglect")) == 10
+    assert searcher.keyword("neglect", Filters(), 20, exhaustive=False) == []

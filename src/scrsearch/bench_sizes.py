@@ -180,10 +180,6 @@ def query_size(
             f"  [{size:,}] {mode}: p50 {rows[-1]['p50_ms']:.1f} ms, p95 {rows[-1]['p95_ms']:.1f} ms"
         )
     log(f"  [{size:,}] recall@10 against exact search")
-    # Exact keyword search: BM25 over every query term, with no budget.
-    exact_searcher = Searcher(
-        index, config=config.with_overrides(exact_search_max=size), embedder=searcher.embedder
-    )
     conn = index.conn()
     semantic, keyword_recall, hybrid = [], [], []
     for n, (text, vector, ids, scores) in enumerate(
@@ -195,7 +191,7 @@ def query_size(
         if n >= EXACT_KEYWORD_QUERIES:
             continue
         keyword = searcher.keyword(text, Filters(), TRUTH_DEPTH, exhaustive=False)
-        keyword_exact = exact_searcher.keyword(text, Filters(), TRUTH_DEPTH)
+        keyword_exact = searcher.keyword(text, Filters(), TRUTH_DEPTH, budget=math.inf)
         # Synthetic passages repeat texts, so BM25 ties are common: compare texts.
         want_texts = _texts(conn, [c for c, _ in keyword_exact[:10]])
         if want_texts:

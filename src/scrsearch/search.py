@@ -74,10 +74,11 @@ class Filters:
         return (" AND ".join(where) or "1"), args
 
 
-#: On indexes larger than ``exact_search_max`` passages, keyword search matches the
-#: query's rarest terms while their passage counts sum to at most this share of the
-#: index (see :meth:`Searcher._keyword_parts`).
-POSTINGS_BUDGET_SHARE = 0.10
+#: Keyword search matches the query's rarest terms while the passages holding them
+#: add up to at most this many (see :meth:`Searcher._keyword_parts`). FTS5 spends about
+#: 1.2 microseconds per matched passage on this machine, so this bounds a query to
+#: roughly 120-200 ms at any index size; up to ~100k passages it rarely binds.
+POSTINGS_BUDGET = 100_000
 
 
 class Searcher:
@@ -214,17 +215,24 @@ class Searcher:
     # --- the two retrievers ---------------------------------------------------
 
     def keyword(
-        self, query: str, filters: Filters, depth: int, *, exhaustive: bool = True
+        self,
+        query: str,
+        filters: Filters,
+        depth: int,
+        *,
+        exhaustive: bool = True,
+        budget: float | None = None,
     ) -> list[tuple[int, float]]:
         """BM25 over FTS5: ``(chunk_id, score)`` pairs, best first.
 
-        On large indexes the match is narrowed to the query's rarer terms (see
-        :meth:`_keyword_parts`). When every term is common there, ``exhaustive``
-        matches them all anyway (slow: FTS5 scores every passage holding any of
-        them); hybrid search passes ``exhaustive=False`` and leaves such a query to
-        its semantic side, since BM25 gives terms that common almost no weight.
+        The match is narrowed to the query's rarer terms when its terms are common
+        enough to be slow (see :meth:`_keyword_parts`; ``budget`` overrides
+        :data:`POSTINGS_BUDGET`, ``math.inf`` gives exact BM25). When every term is
+        that common, ``exhaustive`` matches them all anyway (slow); hybrid search
+        passes ``exhaustive=False`` and leaves such a query to its semantic side,
+        since BM25 gives terms that common almost no weight.
         """
-        parts = self._keyword_parts(query)
+        parts = self._keyword_parts(query, POSTINGS_BUDGET if budget is None else budget)
         if not parts and exhaustive:
             parts = fts_parts(query)
         if not parts:
@@ -246,24 +254,20 @@ class Searcher:
         rows = self.index.conn().execute(sql, [match, *args, depth]).fetchall()
         return [(int(r[0]), -float(r[1])) for r in rows]
 
-    def _keyword_parts(self, query: str) -> list[str]:
-        """The terms to match; on large indexes, the rarest that fit a budget.
+    def _keyword_parts(self, query: str, budget: float) -> list[str]:
+        """The terms to match: the rarest ones, within a budget of matched passages.
 
-        FTS5 scores every passage that holds any matched term, so a query costs
-        about 1.2 microseconds per such passage. On indexes above
-        ``exact_search_max`` passages, terms are taken rarest first while their
-        passage counts sum to at most :data:`POSTINGS_BUDGET_SHARE` of the index;
-        the terms left out are the common ones, which BM25 weighs least. Empty when
-        even the rarest term is over the budget.
+        FTS5 scores every passage that holds any matched term, so a query's cost grows
+        with its terms' passage counts. Terms are taken rarest first while their counts
+        add up to at most ``budget``; the terms left out are the common
+        ones, which BM25 weighs least. Empty when even the rarest term is over budget.
         """
         parts = fts_parts(query)
-        total = int(self.index.manifest.counts.get("passages", 0))
-        if total <= self.config.exact_search_max:
-            return parts
+        if int(self.index.manifest.counts.get("passages", 0)) * len(parts) <= budget:
+            return parts  # even if every term were in every passage, it would fit
         counts = store.term_counts(self.index.conn(), [p.strip('"') for p in parts])
         if counts is None:  # an index from before term counts were kept: no budget
             return parts
-        budget = total * POSTINGS_BUDGET_SHARE
         kept: set[str] = set()
         for count, part in sorted(zip(counts, parts, strict=True)):
             if count > budget:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -324,7 +325,7 @@ def iter_vectors(
         last = int(ids[-1])
 
 
-def select_in(conn: sqlite3.Connection, sql: str, ids: Iterable[int]) -> Iterator[Any]:
+def select_in(conn: sqlite3.Connection, sql: str, ids: Iterable[Any]) -> Iterator[Any]:
     """The rows of ``sql`` for ``ids``, queried 500 ids at a time.
 
     ``sql`` has one ``{marks}`` placeholder where the ``IN (...)`` list goes, and no
@@ -425,25 +426,40 @@ def term_counts(conn: sqlite3.Connection, texts: Sequence[str]) -> list[int] | N
     """
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'term_counts'").fetchone():
         return None
-    conn.execute(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_tokens "
-        f"USING fts5(t, tokenize = '{FTS_TOKENIZER}')"
-    )
-    conn.execute(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_tokens_vocab "
-        "USING fts5vocab(temp, query_tokens, 'instance')"
-    )
-    with conn:
-        conn.execute("DELETE FROM temp.query_tokens")
-        conn.executemany(
-            "INSERT INTO temp.query_tokens (rowid, t) VALUES (?, ?)", list(enumerate(texts))
+    tokens = fts_tokens(texts)
+    terms = sorted({t for toks in tokens for t in toks})
+    sql = "SELECT term, passages FROM term_counts WHERE term IN ({marks})"
+    found = dict(select_in(conn, sql, terms))
+    return [min((found.get(t, 0) for t in toks), default=0) for toks in tokens]
+
+
+_tokenizer = threading.local()
+
+
+def fts_tokens(texts: Sequence[str]) -> list[list[str]]:
+    """The keyword index's tokens of each text, from SQLite's own FTS5 tokenizer.
+
+    Each thread tokenizes in a private in-memory database, so the index's read-only
+    connections are never written to.
+    """
+    conn = getattr(_tokenizer, "conn", None)
+    if conn is None:
+        conn = sqlite3.connect(":memory:")
+        conn.execute(
+            f"CREATE VIRTUAL TABLE query_tokens USING fts5(t, tokenize = '{FTS_TOKENIZER}')"
         )
-        rows = conn.execute(
-            "SELECT v.doc, MIN(COALESCE(c.passages, 0)) FROM temp.query_tokens_vocab v "
-            "LEFT JOIN term_counts c ON c.term = v.term GROUP BY v.doc"
-        ).fetchall()
-    found = {int(doc): int(n) for doc, n in rows}
-    return [found.get(i, 0) for i in range(len(texts))]
+        conn.execute("CREATE VIRTUAL TABLE query_vocab USING fts5vocab(query_tokens, 'instance')")
+        _tokenizer.conn = conn
+    with conn:
+        conn.execute("DELETE FROM query_tokens")
+        conn.executemany(
+            "INSERT INTO query_tokens (rowid, t) VALUES (?, ?)", list(enumerate(texts))
+        )
+        rows = conn.execute("SELECT doc, term FROM query_vocab ORDER BY doc, offset").fetchall()
+    out: list[list[str]] = [[] for _ in texts]
+    for doc, term in rows:
+        out[doc].append(term)
+    return out
 
 
 def counts(conn: sqlite3.Connection) -> dict[str, int]:
