@@ -75,10 +75,12 @@ class Filters:
 
 
 #: Keyword search matches the query's rarest terms while the passages holding them
-#: add up to at most this many (see :meth:`Searcher._keyword_parts`). FTS5 spends about
-#: 1.2 microseconds per matched passage on this machine, so this bounds a query to
-#: roughly 120-200 ms at any index size; up to ~100k passages it rarely binds.
-POSTINGS_BUDGET = 100_000
+#: add up to at most this many (see :meth:`Searcher._keyword_parts`). FTS5 spends
+#: 1-2 microseconds per matched passage on this machine, so this bounds a query's
+#: cost at any index size: hybrid p95 87 ms at 100k passages and 110 ms at 1M
+#: (100,000 gave 129 ms at 100k, 60,000 gave 100 ms). docs/EVAL_BENCH.md has the
+#: ranking cost, simulated on real text.
+POSTINGS_BUDGET = 50_000
 
 
 class Searcher:
