@@ -3,7 +3,7 @@
 Keyword search is SQLite FTS5 (BM25, Porter stemming) with user input always
 escaped. Semantic search is FAISS inner product over normalised vectors. Hybrid
 fuses the two: by default each side's scores are divided by that side's best
-score and the two are summed (weighted), see :func:`fuse_scores`; reciprocal-rank
+score and the two are averaged (weighted), see :func:`fuse_scores`; reciprocal-rank
 fusion (:func:`fuse`) is the alternative.
 """
 
