@@ -11,7 +11,7 @@ import pytest
 from scrsearch import Filters, Searcher, ingest, load_config
 from scrsearch.errors import ModelMismatchError, ScrsearchError
 from scrsearch.query_text import fts_query
-from scrsearch.search import LENGTH_PRIOR, aggregate_documents, fuse, fuse_scores
+from scrsearch.search import LENGTH_PRIOR, aggregate_documents, fuse_rrf, fuse_scores
 
 DOCS = {
     "a-2015-scr.txt": "Serious Case Review: Child A\nPublished: May 2015\nWestmere Local Safeguarding Children Board\n\n"
@@ -82,13 +82,13 @@ def test_abbreviation_expands_to_full_form(searcher: Searcher) -> None:
 
 
 def test_fuse_is_weighted_reciprocal_rank() -> None:
-    fused = fuse([[(1, 9.0), (2, 8.0)], [(2, 0.9), (3, 0.8)]], weights=[1.0, 1.0], k=60)
+    fused = fuse_rrf([[(1, 9.0), (2, 8.0)], [(2, 0.9), (3, 0.8)]], weights=[1.0, 1.0], k=60)
     scores = dict(fused)
     assert fused[0][0] == 2
     assert scores[2] == pytest.approx(1 / 62 + 1 / 61)
     assert scores[1] == pytest.approx(1 / 61)
     assert scores[3] == pytest.approx(1 / 62)
-    heavy = dict(fuse([[(1, 1.0)], [(3, 1.0)]], weights=[2.0, 1.0], k=60))
+    heavy = dict(fuse_rrf([[(1, 1.0)], [(3, 1.0)]], weights=[2.0, 1.0], k=60))
     assert heavy[1] == pytest.approx(2 * heavy[3])
 
 
@@ -116,7 +116,7 @@ def test_hybrid_uses_the_configured_fusion(searcher: Searcher) -> None:
     rrf = Searcher(
         searcher.index, config=replace(searcher.config, fusion="rrf"), embedder=searcher.embedder
     )
-    assert rrf.rank(q, depth=100) == fuse([keyword, semantic], weights=[1.0, 1.0], k=60)
+    assert rrf.rank(q, depth=100) == fuse_rrf([keyword, semantic], weights=[1.0, 1.0], k=60)
     wrong = Searcher(
         searcher.index, config=replace(searcher.config, fusion="max"), embedder=searcher.embedder
     )

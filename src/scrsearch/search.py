@@ -4,7 +4,7 @@ Keyword search is SQLite FTS5 (BM25, Porter stemming) with user input always
 escaped. Semantic search is FAISS inner product over normalised vectors. Hybrid
 fuses the two: by default each side's scores are divided by that side's best
 score and the two are averaged (weighted), see :func:`fuse_scores`; reciprocal-rank
-fusion (:func:`fuse`) is the alternative.
+fusion (:func:`fuse_rrf`) is the alternative.
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ class Searcher:
         if self.config.fusion == "score":
             return fuse_scores([keyword, semantic], weights=weights)
         if self.config.fusion == "rrf":
-            return fuse([keyword, semantic], weights=weights, k=self.config.rrf_k)
+            return fuse_rrf([keyword, semantic], weights=weights, k=self.config.rrf_k)
         raise ScrsearchError(
             f"Unknown fusion '{self.config.fusion}': set SCRSEARCH_FUSION to one of "
             f"{', '.join(FUSIONS)}"
@@ -364,7 +364,7 @@ def fuse_scores(
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
-def fuse(
+def fuse_rrf(
     rankings: Sequence[Sequence[tuple[int, float]]], *, weights: Sequence[float], k: int = 60
 ) -> list[tuple[int, float]]:
     """Weighted reciprocal-rank fusion: ``sum(w / (k + rank))`` over the rankings."""
