@@ -228,19 +228,28 @@ def begin_generation(index_dir: Path, *, fresh: bool = False) -> Generation:
     """
     index_dir.mkdir(parents=True, exist_ok=True)
     current = read_manifest(index_dir)
-    number = (current.generation if current else 0) + 1
+    copy_of = current.sqlite_name if current is not None and not fresh else None
+    return new_generation(index_dir, after=current.generation if current else 0, copy_of=copy_of)
+
+
+def new_generation(index_dir: Path, *, after: int, copy_of: str | None) -> Generation:
+    """A new generation numbered above ``after``: a copy of the database file ``copy_of``
+    (a name in ``index_dir``), or empty when it is ``None``.
+
+    The caller must hold :func:`write_lock`.
+    """
+    number = after + 1
     while (index_dir / f"g{number:06d}.sqlite").exists():
         number += 1  # leftovers of a crashed writer: never reuse their names
     target = index_dir / f"g{number:06d}.sqlite"
-    if current is not None and not fresh:
-        source = sqlite3.connect(f"file:{index_dir / current.sqlite_name}?mode=ro", uri=True)
+    if copy_of is not None:
+        source = sqlite3.connect(f"file:{index_dir / copy_of}?mode=ro", uri=True)
         dest = sqlite3.connect(target)
         with dest:
             source.backup(dest)
         source.close()
         dest.close()
-    conn = store.connect(target)
-    return Generation(index_dir, number, conn)
+    return Generation(index_dir, number, store.connect(target))
 
 
 def publish(

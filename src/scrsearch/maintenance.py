@@ -28,10 +28,10 @@ from .errors import IndexCorruptError, IndexNotFoundError, ScrsearchError
 from .fetch import FETCHED_DIR
 from .index import (
     MANIFEST,
-    Generation,
     Manifest,
     Progress,
     abandon,
+    new_generation,
     publish,
     read_manifest,
     write_lock,
@@ -389,17 +389,11 @@ def rebuild_index(
                 f"{index_dir / MANIFEST} is lost, so the model is unknown: run "
                 f"scrsearch rebuild --index {index_dir} --model MODEL"
             )
-        number = (manifest.generation if manifest else max(numbers)) + 1
-        while (index_dir / f"g{number:06d}.sqlite").exists():
-            number += 1  # never reuse the name of a crashed writer's leftovers
-        target = index_dir / f"g{number:06d}.sqlite"
-        src = sqlite3.connect(f"file:{index_dir / f'g{source:06d}.sqlite'}?mode=ro", uri=True)
-        dest = sqlite3.connect(target)
-        with dest:
-            src.backup(dest)
-        src.close()
-        dest.close()
-        gen = Generation(index_dir, number, store.connect(target))
+        gen = new_generation(
+            index_dir,
+            after=manifest.generation if manifest else max(numbers),
+            copy_of=f"g{source:06d}.sqlite",
+        )
         try:
             dimension = _repair_rows(gen.conn, manifest)
             if manifest is None:  # publish() must not trip over a broken manifest
