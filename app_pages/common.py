@@ -211,3 +211,27 @@ def plain(text: object) -> str:
 def pages_label(start: int | None, end: int | None) -> str | None:
     """``p. 3`` or ``pp. 3-4``; ``None`` for formats without pages."""
     return None if start is None else export.pages_label(start, end)
+
+
+def passage_card(hit: Hit, *, cite: str, score: str, show_review: bool = True) -> None:
+    """One passage in a bordered card, with a link to read it in its review.
+
+    Args:
+        hit: the passage.
+        cite: the citation line, already escaped.
+        score: the score line, already escaped.
+        show_review: put the review's title above the passage.
+    """
+    title = f'<div class="scr-card-title">{esc(hit.document.title)}</div>' if show_review else ""
+    with st.container(border=True):
+        html_block(
+            f'{title}<div class="scr-meta">{cite}</div>'
+            f'<div class="scr-passage">{esc(hit.chunk.text)}</div>'
+            f'<div class="scr-score">{score}</div>'
+        )
+        st.page_link(
+            REVIEW_PAGE,
+            label="Read in the review",
+            icon=":material/article:",
+            query_params=review_params(hit),
+        )

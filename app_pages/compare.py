@@ -126,21 +126,12 @@ with lessons_tab:
                     if x
                 )
                 shared = ", ".join(match.shared_themes)
-                with st.container(border=True):
-                    common.html_block(
-                        f'<div class="scr-card-title">{common.esc(hit.document.title)}</div>'
-                        f'<div class="scr-meta">{cite}</div>'
-                        f'<div class="scr-passage">{common.esc(hit.chunk.text)}</div>'
-                        f'<div class="scr-score">score {hit.score:.2f} '
-                        f"(similarity {match.similarity:.2f}"
-                        f"{', shared: ' + common.esc(shared) if shared else ''})</div>"
-                    )
-                    st.page_link(
-                        common.REVIEW_PAGE,
-                        label="Read in the review",
-                        icon=":material/article:",
-                        query_params=common.review_params(hit),
-                    )
+                common.passage_card(
+                    hit,
+                    cite=cite,
+                    score=f"score {hit.score:.2f} (similarity {match.similarity:.2f}"
+                    f"{', shared: ' + common.esc(shared) if shared else ''})",
+                )
         st.divider()
 
 with reviews_tab:

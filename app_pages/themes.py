@@ -39,21 +39,9 @@ def passage_card(hit, *, show_review: bool = True) -> None:  # type: ignore[no-u
         for x in (meta.partnership, meta.year, f"{hit.chunk.section} section", pages)
         if x
     )
-    title = (
-        f'<div class="scr-card-title">{common.esc(hit.document.title)}</div>' if show_review else ""
+    common.passage_card(
+        hit, cite=cite, score=f"confidence {hit.score:.2f}", show_review=show_review
     )
-    with st.container(border=True):
-        common.html_block(
-            f'{title}<div class="scr-meta">{cite}</div>'
-            f'<div class="scr-passage">{common.esc(hit.chunk.text)}</div>'
-            f'<div class="scr-score">confidence {hit.score:.2f}</div>'
-        )
-        st.page_link(
-            common.REVIEW_PAGE,
-            label="Read in the review",
-            icon=":material/article:",
-            query_params=common.review_params(hit),
-        )
 
 
 # --- One theme across reviews --------------------------------------------------------
