@@ -224,8 +224,8 @@ def test_hit_json_contract(searcher: Searcher) -> None:
 def test_large_indexes_match_the_rarest_terms_within_a_budget(
     tmp_path: Path, hash_embedder, monkeypatch
 ) -> None:
+    from scrsearch import bm25
     from scrsearch import search as search_module
-    from scrsearch import store
 
     folder = tmp_path / "many"
     folder.mkdir()
@@ -249,7 +249,7 @@ def test_large_indexes_match_the_rarest_terms_within_a_budget(
         "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'neglect'"
     ).fetchone()[0]
     assert neglect >= 10
-    assert store.term_counts(conn, ["Hoarding", "neglected", "signs of hoarding", "zebra"]) == [
+    assert bm25.term_counts(conn, ["Hoarding", "neglected", "signs of hoarding", "zebra"]) == [
         1,
         neglect,
         1,

@@ -190,29 +190,31 @@ def query_size(
         semantic.append(len({c for c, _ in approx[:10]} & {c for c, _ in exact[:10]}) / 10)
         if n >= EXACT_KEYWORD_QUERIES:
             continue
-        keyword = searcher.keyword(text, Filters(), TRUTH_DEPTH, exhaustive=False)
-        keyword_exact = searcher.keyword(text, Filters(), TRUTH_DEPTH, budget=math.inf)
         # Synthetic passages repeat texts, so BM25 ties are common: compare texts.
-        want_texts = _texts(conn, [c for c, _ in keyword_exact[:10]])
-        if want_texts:
-            got_texts = _texts(conn, [c for c, _ in keyword[:10]])
-            keyword_recall.append(len(got_texts & want_texts) / len(want_texts))
-        got = searcher.fuse(keyword, approx)[:10]
-        want = searcher.fuse(keyword_exact, exact)[:10]
-        hybrid.append(len({c for c, _ in got} & {c for c, _ in want}) / 10)
+        keyword_exact = searcher.keyword(text, Filters(), TRUTH_DEPTH, budget=math.inf)
+        if keyword_exact:
+            keyword = searcher.rank(text, mode="keyword", depth=TRUTH_DEPTH)
+            keyword_recall.append(_text_recall(conn, keyword, keyword_exact))
+        got = searcher.rank(text, mode="hybrid", depth=TRUTH_DEPTH)
+        hybrid.append(_text_recall(conn, got, searcher.fuse(keyword_exact, exact)))
     recall = {"semantic": semantic, "keyword": keyword_recall, "hybrid": hybrid}
     for row in rows:
         row["recall_at_10"] = round(statistics.mean(recall[str(row["mode"])] or [1.0]), 4)
     return {"query": rows, "peak_rss_mb": round(_peak_rss_mb(), 1)}
 
 
-def _texts(conn: Any, ids: Sequence[int]) -> set[str]:
+def _text_recall(
+    conn: Any, got: Sequence[tuple[int, float]], want: Sequence[tuple[int, float]]
+) -> float:
+    """Share of the texts of ``want``'s top 10 that are among ``got``'s top 10 texts."""
     from . import store
 
-    return {
-        row[0]
-        for row in store.select_in(conn, "SELECT text FROM chunks WHERE id IN ({marks})", ids)
-    }
+    def texts(ranked: Sequence[tuple[int, float]]) -> set[str]:
+        sql = "SELECT text FROM chunks WHERE id IN ({marks})"
+        return {row[0] for row in store.select_in(conn, sql, [c for c, _ in ranked[:10]])}
+
+    wanted = texts(want)
+    return len(texts(got) & wanted) / len(wanted) if wanted else 1.0
 
 
 def _worker_main(argv: Sequence[str]) -> None:

@@ -38,10 +38,11 @@ from typing import Any
 from .config import Config
 from .embed import Embedder
 from .errors import ScrsearchError
-from .search import MODES, Searcher, rank_documents
+from .search import MODES, REVIEW_DEPTH, Searcher, rank_documents
 
-#: Passages ranked per query before aggregating to documents.
-DEPTH = 300
+#: Passages ranked per query before aggregating to documents: as deep as the
+#: product's review ranking goes.
+DEPTH = REVIEW_DEPTH
 
 METRICS = ("ndcg@10", "recall@10", "recall@50", "mrr")
 

@@ -9,6 +9,7 @@ fusion (:func:`fuse_rrf`) is the alternative.
 
 from __future__ import annotations
 
+import functools
 import math
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from . import store
+from . import bm25, store
 from .config import Config, load_config
 from .embed import Embedder, canonical_model_name, load_embedder
 from .errors import ModelMismatchError, NotFoundError, ScrsearchError
@@ -75,12 +76,17 @@ class Filters:
 
 
 #: Keyword search matches the query's rarest terms while the passages holding them
-#: add up to at most this many (see :meth:`Searcher._keyword_parts`). FTS5 spends
-#: 1-2 microseconds per matched passage on this machine, so this bounds a query's
-#: cost at any index size: hybrid p95 87 ms at 100k passages and 110 ms at 1M
-#: (100,000 gave 129 ms at 100k, 60,000 gave 100 ms). docs/EVAL_BENCH.md has the
-#: ranking cost, simulated on real text.
-POSTINGS_BUDGET = 50_000
+#: add up to at most this many (see :meth:`Searcher._keyword_parts`), then scores what
+#: it found, and hybrid's semantic candidates, with exact BM25 over every term
+#: (:func:`bm25.rescore`). FTS5 spends 1-2 microseconds per matched passage on this
+#: machine, so this bounds a query's cost at any index size. docs/EVAL_BENCH.md has
+#: the latency of each budget and its ranking cost, simulated on real text.
+POSTINGS_BUDGET = 40_000
+
+#: Passages ranked before they are grouped into reviews (at least 10 per review asked
+#: for). ``scrsearch eval`` ranks this deep too, so it measures what users get:
+#: nDCG@10 0.821 on the real collection, against 0.813 at 200 passages.
+REVIEW_DEPTH = 300
 
 
 class Searcher:
@@ -157,7 +163,7 @@ class Searcher:
         if not query.strip():
             return []
         filters = filters or Filters()
-        depth = max(k * 10, 200) if group_by_review else max(k * 4, 100)
+        depth = max(k * 10, REVIEW_DEPTH) if group_by_review else max(k * 4, 100)
         ranked = self.rank(query, mode=mode, filters=filters, depth=depth)
         return self._hits(ranked, mode, k, group_by_review)
 
@@ -170,8 +176,10 @@ class Searcher:
             return self.keyword(query, filters, depth)
         if mode == "semantic":
             return self.semantic(self.embedder.embed_query(query), filters, depth)
-        keyword = self.keyword(query, filters, depth, exhaustive=False)
         semantic = self.semantic(self.embedder.embed_query(query), filters, depth)
+        keyword = self.keyword(
+            query, filters, depth, exhaustive=False, candidates=[cid for cid, _ in semantic]
+        )
         return self.fuse(keyword, semantic)
 
     def fuse(
@@ -224,39 +232,57 @@ class Searcher:
         *,
         exhaustive: bool = True,
         budget: float | None = None,
+        candidates: Sequence[int] = (),
     ) -> list[tuple[int, float]]:
         """BM25 over FTS5: ``(chunk_id, score)`` pairs, best first.
 
-        The match is narrowed to the query's rarer terms when its terms are common
-        enough to be slow (see :meth:`_keyword_parts`; ``budget`` overrides
-        :data:`POSTINGS_BUDGET`, ``math.inf`` gives exact BM25). When every term is
-        that common, ``exhaustive`` matches them all anyway (slow); hybrid search
-        passes ``exhaustive=False`` and leaves such a query to its semantic side,
-        since BM25 gives terms that common almost no weight.
+        When the query's terms are common enough to be slow, FTS5 matches only the
+        rarer ones (see :meth:`_keyword_parts`; ``budget`` overrides
+        :data:`POSTINGS_BUDGET`, ``math.inf`` gives FTS5's exact ranking). The
+        passages it finds, and ``candidates`` (hybrid search passes its semantic
+        side's), are then scored with exact BM25 over every term
+        (:func:`bm25.rescore`). When every term is that common, ``exhaustive``
+        matches them all anyway (slow); otherwise only ``candidates`` are scored.
+        Filters must already hold for ``candidates``.
         """
-        parts = self._keyword_parts(query, POSTINGS_BUDGET if budget is None else budget)
+        every = fts_parts(query)
+        parts = self._keyword_parts(every, POSTINGS_BUDGET if budget is None else budget)
         if not parts and exhaustive:
-            parts = fts_parts(query)
-        if not parts:
-            return []
+            parts = every
+        found = self._fts_match(parts, filters, depth) if parts else []
+        if len(parts) == len(every):
+            return found
+        conn = self.index.conn()
+        ids = [cid for cid, _ in found] + list(candidates)
+        return bm25.rescore(conn, every, ids, self._bm25_stats)[:depth]
+
+    @functools.cached_property
+    def _bm25_stats(self) -> bm25.CorpusStats:
+        return bm25.corpus_stats(self.index.conn())
+
+    def _fts_match(
+        self, parts: Sequence[str], filters: Filters, depth: int
+    ) -> list[tuple[int, float]]:
+        """FTS5's own BM25 ranking of the passages matching any of ``parts``."""
         match = " OR ".join(parts)
+        weights = ", ".join(str(w) for w in bm25.COLUMN_WEIGHTS)
         if filters.active():
             where, args = filters.sql()
             sql = (
-                "SELECT f.rowid, bm25(chunks_fts, 1.0, 0.5, 0.5) AS s FROM chunks_fts f "
+                f"SELECT f.rowid, bm25(chunks_fts, {weights}) AS s FROM chunks_fts f "
                 "JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.doc_id "
                 f"WHERE chunks_fts MATCH ? AND {where} ORDER BY s LIMIT ?"  # noqa: S608
             )
         else:  # no joins: FTS5 ranks on its own, much faster on large indexes
             where, args = "1", []
             sql = (
-                "SELECT rowid, bm25(chunks_fts, 1.0, 0.5, 0.5) AS s FROM chunks_fts "
+                f"SELECT rowid, bm25(chunks_fts, {weights}) AS s FROM chunks_fts "  # noqa: S608
                 "WHERE chunks_fts MATCH ? ORDER BY s LIMIT ?"
             )
         rows = self.index.conn().execute(sql, [match, *args, depth]).fetchall()
         return [(int(r[0]), -float(r[1])) for r in rows]
 
-    def _keyword_parts(self, query: str, budget: float) -> list[str]:
+    def _keyword_parts(self, parts: list[str], budget: float) -> list[str]:
         """The terms to match: the rarest ones, within a budget of matched passages.
 
         FTS5 scores every passage that holds any matched term, so a query's cost grows
@@ -264,10 +290,9 @@ class Searcher:
         add up to at most ``budget``; the terms left out are the common
         ones, which BM25 weighs least. Empty when even the rarest term is over budget.
         """
-        parts = fts_parts(query)
         if int(self.index.manifest.counts.get("passages", 0)) * len(parts) <= budget:
             return parts  # even if every term were in every passage, it would fit
-        counts = store.term_counts(self.index.conn(), [p.strip('"') for p in parts])
+        counts = bm25.term_counts(self.index.conn(), [p.strip('"') for p in parts])
         if counts is None:  # an index from before term counts were kept: no budget
             return parts
         kept: set[str] = set()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -92,7 +91,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ),
 ]
 
-#: The keyword index's tokenizer; query words are tokenized with it to look up counts.
+#: The keyword index's tokenizer (``bm25`` tokenizes query words and passages with it).
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 
 _CHUNK_COLUMNS = "c.id, c.doc_id, c.seq, c.text, c.page_start, c.page_end, c.char_start, c.char_end, c.section, c.heading"
@@ -415,51 +414,6 @@ def refresh_term_counts(conn: sqlite3.Connection) -> None:
     with conn:
         conn.execute("DELETE FROM term_counts")
         conn.execute("INSERT INTO term_counts SELECT term, doc FROM temp.chunks_vocab")
-
-
-def term_counts(conn: sqlite3.Connection, texts: Sequence[str]) -> list[int] | None:
-    """For each text, the passages holding its rarest keyword-index term (0 if absent).
-
-    Texts are tokenized as the keyword index tokenizes passages (stemmed), so a count
-    is exact for a single word and an upper bound for a phrase. ``None`` for indexes
-    written before term counts were kept.
-    """
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'term_counts'").fetchone():
-        return None
-    tokens = fts_tokens(texts)
-    terms = sorted({t for toks in tokens for t in toks})
-    sql = "SELECT term, passages FROM term_counts WHERE term IN ({marks})"
-    found = dict(select_in(conn, sql, terms))
-    return [min((found.get(t, 0) for t in toks), default=0) for toks in tokens]
-
-
-_tokenizer = threading.local()
-
-
-def fts_tokens(texts: Sequence[str]) -> list[list[str]]:
-    """The keyword index's tokens of each text, from SQLite's own FTS5 tokenizer.
-
-    Each thread tokenizes in a private in-memory database, so the index's read-only
-    connections are never written to.
-    """
-    conn = getattr(_tokenizer, "conn", None)
-    if conn is None:
-        conn = sqlite3.connect(":memory:")
-        conn.execute(
-            f"CREATE VIRTUAL TABLE query_tokens USING fts5(t, tokenize = '{FTS_TOKENIZER}')"
-        )
-        conn.execute("CREATE VIRTUAL TABLE query_vocab USING fts5vocab(query_tokens, 'instance')")
-        _tokenizer.conn = conn
-    with conn:
-        conn.execute("DELETE FROM query_tokens")
-        conn.executemany(
-            "INSERT INTO query_tokens (rowid, t) VALUES (?, ?)", list(enumerate(texts))
-        )
-        rows = conn.execute("SELECT doc, term FROM query_vocab ORDER BY doc, offset").fetchall()
-    out: list[list[str]] = [[] for _ in texts]
-    for doc, term in rows:
-        out[doc].append(term)
-    return out
 
 
 def counts(conn: sqlite3.Connection) -> dict[str, int]:

@@ -1,0 +1,127 @@
+"""Exact BM25 for chosen passages (bm25.rescore) against FTS5's own bm25(); eval depth."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from conftest import CORPUS, build_hash_index
+from scrsearch import Filters, Searcher, bm25, load_config
+from scrsearch import search as search_module
+from scrsearch.query_text import fts_parts
+
+QUERIES = [
+    "escalation policy not used",
+    "CAMHS referral",  # expands to a five-word phrase
+    '"safer sleep" advice for babies',  # a user's phrase
+    "mother's new partner history of violence",
+    "Harrowdale",  # matches titles only
+    "zebra unicorn",  # matches nothing
+    "child",  # in most passages: IDF near its floor
+]
+
+
+@pytest.fixture(scope="module")
+def demo_hash_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_hash_index(tmp_path_factory, "bm25-demo", [CORPUS])
+
+
+@pytest.fixture
+def searcher(demo_hash_index: Path, hash_embedder) -> Searcher:
+    config = load_config(index=str(demo_hash_index))
+    return Searcher.open(demo_hash_index, config=config, embedder=hash_embedder)
+
+
+def fts5_ranking(searcher: Searcher, query: str) -> list[tuple[int, float]]:
+    return searcher.keyword(query, Filters(), 10_000, budget=math.inf)
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_rescore_gives_fts5_scores(searcher: Searcher, query: str) -> None:
+    conn = searcher.index.conn()
+    every_passage = [r[0] for r in conn.execute("SELECT id FROM chunks")]
+    want = fts5_ranking(searcher, query)
+    got = bm25.rescore(conn, fts_parts(query), every_passage)
+    assert [cid for cid, _ in got] == [cid for cid, _ in want]
+    for (_, mine), (_, theirs) in zip(got, want, strict=True):
+        assert mine == pytest.approx(theirs, rel=1e-9, abs=1e-12)
+
+
+def test_rescore_scores_only_the_passages_asked_for(searcher: Searcher) -> None:
+    conn = searcher.index.conn()
+    want = dict(fts5_ranking(searcher, "escalation policy not used"))
+    some = sorted(want)[::2] + [10**9]  # every other match, and an id that does not exist
+    got = bm25.rescore(conn, fts_parts("escalation policy not used"), some)
+    assert {cid for cid, _ in got} == set(sorted(want)[::2])
+    assert all(score == pytest.approx(want[cid]) for cid, score in got)
+
+
+def test_corpus_stats_are_fts5_totals(searcher: Searcher) -> None:
+    conn = searcher.index.conn()
+    stats = bm25.corpus_stats(conn)
+    assert stats.rows == conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    sizes = [bm25.varints(bytes(r[0])) for r in conn.execute("SELECT sz FROM chunks_fts_docsize")]
+    assert stats.avg_tokens == pytest.approx(sum(map(sum, sizes)) / stats.rows)
+
+
+@pytest.mark.parametrize(
+    ("blob", "values"),
+    [
+        (b"\x00\x7f", [0, 127]),
+        (b"\x81\x00", [128]),
+        (b"\x82\x2c\x05", [300, 5]),
+        (b"\xff\xff\xff\xff\xff\xff\xff\xff\xff", [2**64 - 1]),
+    ],
+)
+def test_varints_decode_sqlite_encoding(blob: bytes, values: list[int]) -> None:
+    assert bm25.varints(blob) == values
+
+
+def test_budgeted_keyword_search_is_rescored_exactly(
+    searcher: Searcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = "escalation policy not used"
+    exact = dict(fts5_ranking(searcher, query))
+    counts = bm25.term_counts(searcher.index.conn(), fts_parts(query))
+    assert counts is not None
+    # A budget that keeps only the rarest term: FTS5 finds the passages holding it,
+    # and each is then scored on every term, so its score is the exact one.
+    monkeypatch.setattr(search_module, "POSTINGS_BUDGET", min(c for c in counts if c) + 0.5)
+    passages = searcher.index.manifest.counts["passages"]
+    assert passages * len(fts_parts(query)) > search_module.POSTINGS_BUDGET
+    budgeted = searcher.rank(query, mode="keyword", depth=100)
+    assert 0 < len(budgeted) < len(exact)
+    assert all(score == pytest.approx(exact[cid]) for cid, score in budgeted)
+    assert budgeted == sorted(budgeted, key=lambda item: (-item[1], item[0]))
+
+
+def test_hybrid_keyword_side_scores_semantic_candidates(
+    searcher: Searcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Passages only the semantic side found still get their exact keyword score."""
+    query = "child"
+    exact = dict(fts5_ranking(searcher, query))
+    monkeypatch.setattr(search_module, "POSTINGS_BUDGET", 1)  # "child" is over any budget
+    assert searcher.keyword(query, Filters(), 100, exhaustive=False) == []
+    semantic = searcher.semantic(searcher.embedder.embed_query(query), Filters(), 100)
+    candidates = [cid for cid, _ in semantic]
+    side = searcher.keyword(query, Filters(), 100, exhaustive=False, candidates=candidates)
+    assert side
+    assert {cid for cid, _ in side} == set(candidates) & set(exact)
+    assert all(score == pytest.approx(exact[cid]) for cid, score in side)
+    fused = dict(searcher.rank(query, mode="hybrid", depth=100))
+    assert fused == dict(searcher.fuse(side, semantic))
+
+
+def test_eval_ranks_reviews_as_grouped_search_does(searcher: Searcher) -> None:
+    """``scrsearch eval`` must measure the review ranking users get."""
+    from scrsearch.eval import DEPTH
+    from scrsearch.search import rank_documents
+
+    conn = searcher.index.conn()
+    for query in QUERIES[:4]:
+        shown = [h.document.doc_id for h in searcher.search(query, k=10, group_by_review=True)]
+        ranked = rank_documents(conn, searcher.rank(query, depth=DEPTH))
+        assert shown == [doc for doc, _, _ in ranked[:10]]
