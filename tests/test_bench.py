@@ -17,7 +17,8 @@ def test_bench_smoke_json_contract(tmp_path: Path) -> None:
     corpus = ROOT / "corpus"
     args = ["bench", "--model", "hash-64", "--sizes", "2000", "--queries", "20"]
     args += ["--corpus", str(corpus / "kingsmere-2021-cspr-jayden.pdf")]
-    args += ["--ingest-corpus", str(corpus), "--work-dir", str(tmp_path), "--json"]
+    work = tmp_path / "not" / "yet"  # made by the bench
+    args += ["--ingest-corpus", str(corpus), "--work-dir", str(work), "--json"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)

@@ -324,6 +324,8 @@ def run_bench(
     log(f"Extracting the PDFs of {', '.join(map(str, corpus))}")
     result["extraction"] = measure_extraction(corpus)
     texts = default_queries()
+    if work_dir is not None:
+        Path(work_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="scrsearch-bench-", dir=work_dir) as tmp:
         work = Path(tmp)
         ingest_corpus = list(ingest_corpus or [ROOT / "corpus"])
