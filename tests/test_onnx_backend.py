@@ -111,6 +111,28 @@ def test_cache_root_comes_from_the_environment(monkeypatch, tmp_path: Path) -> N
     assert cache_root(tmp_path / "x") == tmp_path / "x"
 
 
+def test_a_new_export_prunes_older_exports_of_the_same_model(tmp_path: Path) -> None:
+    from scrsearch.embed_onnx import META_FILE, prune_superseded
+
+    def export(name: str, location: str | None) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        if location is not None:
+            (folder / META_FILE).write_text(json.dumps({"location": location}))
+        return folder
+
+    current = export("all-MiniLM-L6-v2-bbbb", "/site/model")
+    older = export("all-MiniLM-L6-v2-aaaa", "/site/model")  # older torch or recipe
+    other_path = export("all-MiniLM-L6-v2-cccc", "/elsewhere/model")  # same name, other model
+    other_model = export("paraphrase-MiniLM-dddd", "/site/model")  # another slug
+    unfinished = export(".all-MiniLM-L6-v2-bbbb-tmp1", "/site/model")  # an export under way
+    no_meta = export("all-MiniLM-L6-v2-eeee", None)
+
+    assert prune_superseded(current, "/site/model") == [older]
+    left = {p.name for p in tmp_path.iterdir()}
+    assert left == {p.name for p in (current, other_path, other_model, unfinished, no_meta)}
+
+
 # --- slow: the real model ----------------------------------------------------------------
 
 

@@ -123,6 +123,7 @@ class OnnxEmbedder(Embedder):
                 "Use the torch backend."
             ) from exc
         self.exported = True
+        prune_superseded(self.folder, location)
         return meta
 
     def count_tokens(self, text: str) -> int:
@@ -312,6 +313,28 @@ def _move_into_place(tmp: Path, folder: Path) -> None:
     except OSError:
         if _read_valid(folder) is None:
             raise
+
+
+def prune_superseded(folder: Path, location: str) -> list[Path]:
+    """Delete the cache's other exports of the model at ``location``; return them.
+
+    They were made under another torch, onnxruntime, recipe or set of weight files
+    (see :func:`cache_key`), so nothing will load them again. Exports of other models,
+    and unfinished exports (hidden temp folders), are left alone.
+    """
+    slug = folder.name.rsplit("-", 1)[0]
+    removed = []
+    for other in sorted(folder.parent.glob(f"{slug}-*")):
+        if other == folder or not other.is_dir():
+            continue
+        try:
+            meta = json.loads((other / META_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(meta, dict) and meta.get("location") == location:
+            shutil.rmtree(other, ignore_errors=True)
+            removed.append(other)
+    return removed
 
 
 def _read_valid(folder: Path) -> dict[str, Any] | None:
