@@ -46,4 +46,4 @@ def test_bench_smoke_json_contract(tmp_path: Path) -> None:
     (memory,) = data["memory"]
     assert memory["passages"] == 2000 and memory["faiss_kind"] == "flat"
     assert memory["peak_rss_mb"] > 10 and memory["index_mb"] > 0
-    assert not any(tmp_path.iterdir())  # the temporary indexes are cleaned up
+    assert work.is_dir() and not any(work.iterdir())  # the temporary indexes are cleaned up
