@@ -71,14 +71,14 @@ if submitted and files:
         for outcome in outcomes:
             if outcome.ok:
                 st.success(
-                    f"{common.plain(outcome.name)}: added ({_count(outcome.pages, 'page')}, "
+                    f"{common.plain(outcome.path)}: added ({_count(outcome.pages, 'page')}, "
                     f"{_count(outcome.passages, 'passage')})"
                 )
             elif outcome.status == "duplicate":
                 st.warning(f"{common.plain(outcome.message)} — not added again")
             else:
                 st.error(
-                    f"{common.plain(outcome.name)} was not added: "
+                    f"{common.plain(outcome.path)} was not added: "
                     f"{common.plain(outcome.message or outcome.reason)}"
                 )
             for warning in outcome.warnings:

@@ -177,7 +177,7 @@ def test_add_uploads_reports_each_file_and_keeps_only_the_good(
         embedder=hash_embedder,
     )
     good, broken, exe, duplicate = outcomes
-    assert good.status == "indexed" and good.passages > 0 and good.name == "child-q-2021-scr.txt"
+    assert good.status == "indexed" and good.passages > 0 and good.path == "child-q-2021-scr.txt"
     assert broken.status == "failed" and broken.reason == "corrupt"
     assert broken.message.startswith("broken.pdf: not a PDF file")
     assert "uploads" not in broken.message

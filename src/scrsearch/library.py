@@ -343,24 +343,6 @@ def discard_upload(index_dir: str | Path, path: Path) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class UploadOutcome:
-    """What happened to one uploaded file, under the name the user gave it."""
-
-    name: str
-    status: str
-    reason: str | None = None
-    message: str | None = None
-    doc_id: int | None = None
-    pages: int = 0
-    passages: int = 0
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("indexed", "replaced", "unchanged")
-
-
 def add_uploads(
     index_dir: str | Path,
     files: Sequence[tuple[str, bytes]],
@@ -368,23 +350,23 @@ def add_uploads(
     config: Config | None = None,
     embedder: Embedder | None = None,
     progress: Progress | None = None,
-) -> tuple[list[UploadOutcome], IngestReport | None]:
+) -> tuple[list[FileResult], IngestReport | None]:
     """Check, store and ingest uploaded ``(name, content)`` files.
 
     Files that fail or duplicate an indexed file are not kept. Every file gets one
-    outcome, in the order given, with messages that name the upload, not where it
-    was stored.
+    result, in the order given, whose ``path`` and messages name the upload as the
+    user named it, not where it was stored.
     """
     index_dir = Path(index_dir)
     config = config or load_config(index=str(index_dir))
     config = config.with_overrides(index=str(index_dir))
-    outcomes: dict[int, UploadOutcome] = {}
+    outcomes: dict[int, FileResult] = {}
     saved: dict[str, tuple[int, str]] = {}
     for i, (name, data) in enumerate(files):
         try:
             path = save_upload(index_dir, name, data, max_mb=config.max_file_mb)
         except UploadRejectedError as exc:
-            outcomes[i] = UploadOutcome(name, "failed", exc.reason, str(exc))
+            outcomes[i] = FileResult(name, "failed", exc.reason, str(exc))
             continue
         saved[str(path.resolve())] = (i, name)
     report = None
@@ -399,27 +381,25 @@ def add_uploads(
             i, name = saved.get(str(Path(result.path).resolve()), (-1, result.path))
             if i < 0:
                 continue
-            outcomes[i] = _outcome(name, result)
+            outcomes[i] = _as_uploaded(name, result)
             if not outcomes[i].ok:
                 discard_upload(index_dir, Path(result.path))
     return [outcomes[i] for i in sorted(outcomes)], report
 
 
-def _outcome(name: str, result: FileResult) -> UploadOutcome:
+def _as_uploaded(name: str, result: FileResult) -> FileResult:
+    """``result`` told under the upload's own name instead of where it was stored."""
+
     def rename(text: str | None) -> str | None:
         if text is None:
             return None
         return text.replace(str(Path(result.path).resolve()), name).replace(result.path, name)
 
-    return UploadOutcome(
-        name,
-        result.status,
-        result.reason,
-        rename(result.message),
-        result.doc_id,
-        result.pages,
-        result.passages,
-        tuple(rename(w) or "" for w in result.warnings),
+    return replace(
+        result,
+        path=name,
+        message=rename(result.message),
+        warnings=tuple(rename(w) or "" for w in result.warnings),
     )
 
 

@@ -51,6 +51,11 @@ class FileResult:
     passages: int = 0
     warnings: tuple[str, ...] = ()
 
+    @property
+    def ok(self) -> bool:
+        """The file's text is in the index (indexed, replaced or unchanged)."""
+        return self.status in ("indexed", "replaced", "unchanged")
+
 
 @dataclass(frozen=True)
 class IngestReport:
