@@ -8,10 +8,8 @@ once it is complete.
 from __future__ import annotations
 
 import errno
-import hashlib
-import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,42 +17,21 @@ from typing import Any
 from . import store
 from .chunk import chunk_pages, embedding_text
 from .config import Config, load_config
+from .discover import discover, file_sha256
 from .embed import Embedder, canonical_model_name, load_embedder
 from .errors import ExtractionError, ModelMismatchError, ScrsearchError
-from .extract import extract, supported
+from .extract import extract
 from .fetch import FETCHED_DIR, FetchError, fetch_url, is_url, sweep_fetched
 from .index import abandon, begin_generation, publish, read_manifest, write_lock
-from .metadata import SIDECAR_NAMES, apply_overrides, extract_metadata, read_sidecar
+from .metadata import apply_overrides, extract_metadata, read_sidecar
 from .themes import tag_passages
-from .types import Chunk, Extracted, Metadata
+from .types import Chunk, Extracted, FileResult, Metadata
 
 #: ``progress(stage, done, total)``; stages: extract, embed, index.
 Progress = Callable[[str, int, int], None]
 
 #: Passages embedded and written per transaction.
 WRITE_BATCH = 1024
-
-
-@dataclass(frozen=True)
-class FileResult:
-    """What happened to one file.
-
-    ``status`` is one of: indexed, replaced, unchanged, duplicate, failed, skipped, removed.
-    """
-
-    path: str
-    status: str
-    reason: str | None = None
-    message: str | None = None
-    doc_id: int | None = None
-    pages: int = 0
-    passages: int = 0
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """The file's text is in the index (indexed, replaced or unchanged)."""
-        return self.status in ("indexed", "replaced", "unchanged")
 
 
 @dataclass(frozen=True)
@@ -101,101 +78,6 @@ class _Pending:
     chunks: list[Chunk]
     replaces: int | None
     extra: dict[str, Any]
-
-
-def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileResult]]:
-    """Expand files and folders (recursively) into supported files, in a stable order.
-
-    Folders are walked without following directory links, so link loops cannot
-    recurse. Hidden entries and sidecar manifests are passed over; other files of an
-    unsupported type found in a folder are reported as skipped. A path named
-    directly that is unsupported or missing is reported as failed.
-    """
-    files: list[Path] = []
-    notes: list[FileResult] = []
-    seen: set[str] = set()
-
-    def add(path: Path) -> None:
-        problem = _unusable(path)
-        if problem is not None:
-            notes.append(problem)
-            return
-        key = str(path.resolve())
-        if key not in seen:
-            seen.add(key)
-            files.append(path)
-
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for root, dirs, names in os.walk(path, followlinks=False):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(names):
-                    child = Path(root) / name
-                    if name.startswith(".") or name in SIDECAR_NAMES:
-                        continue
-                    if name.lower().startswith("readme."):
-                        notes.append(
-                            FileResult(
-                                str(child),
-                                "skipped",
-                                "readme",
-                                f"{child}: skipped, a folder's README is not a review",
-                            )
-                        )
-                        continue
-                    if supported(child) or not child.is_file():
-                        add(child)  # links and special files are reported by add()
-                    else:
-                        notes.append(
-                            FileResult(
-                                str(child),
-                                "skipped",
-                                "unsupported",
-                                f"{child}: skipped, unsupported type '{child.suffix or '(none)'}'",
-                            )
-                        )
-        elif path.exists() or path.is_symlink():
-            add(path)
-        else:
-            notes.append(
-                FileResult(str(path), "failed", "missing", f"{path}: no such file or folder")
-            )
-    return files, notes
-
-
-def _unusable(path: Path) -> FileResult | None:
-    """Why ``path`` cannot be read at all (a bad link, a pipe, an unencodable name), or None."""
-    shown = os.fsencode(path).decode("utf-8", "backslashreplace")
-    if shown != str(path):
-        return FileResult(
-            shown,
-            "failed",
-            "bad-name",
-            f"{shown}: the file name is not valid UTF-8 (rename the file, e.g. with convmv)",
-        )
-    if path.is_symlink() and not path.exists():
-        try:
-            path.resolve(strict=True)
-            detail = "a broken link"
-        except RuntimeError:  # Python < 3.13 raises RuntimeError on a loop
-            detail = "a link loop"
-        except OSError as exc:
-            detail = "a link loop" if exc.errno == errno.ELOOP else "a broken link"
-        return FileResult(str(path), "failed", "unreadable", f"{path}: {detail} (fix or delete it)")
-    if not path.is_file():
-        return FileResult(
-            str(path),
-            "failed",
-            "unreadable",
-            f"{path}: not a regular file (a pipe, socket or device); copy the document to a file",
-        )
-    return None
-
-
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def ingest(

@@ -154,3 +154,25 @@ class Hit:
             "text": self.chunk.text,
             "ocr": self.document.ocr,
         }
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one file.
+
+    ``status`` is one of: indexed, replaced, unchanged, duplicate, failed, skipped, removed.
+    """
+
+    path: str
+    status: str
+    reason: str | None = None
+    message: str | None = None
+    doc_id: int | None = None
+    pages: int = 0
+    passages: int = 0
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """The file's text is in the index (indexed, replaced or unchanged)."""
+        return self.status in ("indexed", "replaced", "unchanged")
