@@ -1,0 +1,162 @@
+"""Shared pieces of the command line: options, error handling and output helpers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+
+from ..config import SETTINGS
+
+_HELP = {s.name: s.help for s in SETTINGS}
+
+
+def _console(stderr: bool = False):  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into one clear line on stderr and exit status 1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..errors import ScrsearchError
+
+        try:
+            return func(*args, **kwargs)
+        except ScrsearchError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def index_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--index",
+        "index",
+        type=click.Path(file_okay=False),
+        default=None,
+        help=_HELP["index"] + " Default: ./index or $SCRSEARCH_INDEX.",
+    )(func)
+
+
+def model_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--model", default=None, help=_HELP["model"])(func)
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(
+        func
+    )
+
+
+def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--year-from", type=int, help="Only reviews published in or after this year."),
+        click.option("--year-to", type=int, help="Only reviews published in or before this year."),
+        click.option(
+            "--partnership", help="Only reviews whose partnership/area contains this text."
+        ),
+        click.option(
+            "--type",
+            "review_type",
+            help="Only this review type: scr, cspr, briefing, 7-minute-briefing, sar, dhr, pfd, guidance, other.",
+        ),
+        click.option(
+            "--section",
+            help="Only passages from this section: lessons, recommendations, findings, background, chronology, other.",
+        ),
+        click.option("--doc", help="Only this document (id, file name or path)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def ranking_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """-k, --mode, the filters and --group: what every ranked listing takes."""
+    func = click.option(
+        "--group", is_flag=True, help="Group by review: the best passage of each review."
+    )(func)
+    func = filter_options(func)
+    func = click.option(
+        "--mode",
+        type=click.Choice(["hybrid", "semantic", "keyword"]),
+        default="hybrid",
+        show_default=True,
+        help="Ranking: fused keyword+semantic, meaning only, or words only.",
+    )(func)
+    return click.option(
+        "-k", "k", type=int, default=10, show_default=True, help="Number of results."
+    )(func)
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def themes_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--themes",
+        "themes_file",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help=_HELP["themes"] + " Default: $SCRSEARCH_THEMES.",
+    )(func)
+
+
+def _print_hits(hits: list[Any], query: str, as_json: bool) -> None:
+    if as_json:
+        _print_json([h.to_dict() for h in hits])
+        return
+    from rich.padding import Padding
+    from rich.text import Text
+
+    from ..highlight import segments, snippet
+
+    console = _console()
+    if not hits:
+        console.print("No results. Try other words, --mode semantic, or fewer filters.")
+        return
+    for hit in hits:
+        meta = hit.document.metadata
+        pages = _pages(hit.chunk.page_start, hit.chunk.page_end)
+        details = " · ".join(
+            str(x)
+            for x in (meta.partnership, meta.year, meta.review_type, pages, hit.chunk.section)
+            if x
+        )
+        head = Text(f"{hit.rank:>2}. ", style="bold")
+        head.append(hit.document.title, style="bold cyan")
+        head.append(f"  [{hit.score:.3f}]", style="dim")
+        console.print(head)
+        console.print(Padding(Text(details, style="green"), (0, 0, 0, 4)))
+        body = Text()
+        for piece, matched in segments(snippet(hit.chunk.text, query), query):
+            body.append(piece, style="bold yellow" if matched else None)
+        console.print(Padding(body, (0, 0, 0, 4)))
+        console.print(
+            Padding(
+                Text(f"{hit.document.source}  (passage {hit.chunk.chunk_id})", style="dim"),
+                (0, 0, 0, 4),
+            )
+        )
+        console.print()
+
+
+def _pages(start: int | None, end: int | None) -> str | None:
+    if start is None:
+        return None
+    return f"p. {start}" if start == end else f"pp. {start}-{end}"
+
+
+def _snip(text: str, n: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + "…"

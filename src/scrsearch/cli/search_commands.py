@@ -1,0 +1,137 @@
+"""Commands that rank passages: search, similar and export."""
+
+from __future__ import annotations
+
+import click
+
+from ..config import load_config
+from .common import (
+    _print_hits,
+    filter_options,
+    handle_errors,
+    index_option,
+    json_option,
+    model_option,
+    ranking_options,
+)
+
+
+@click.command()
+@click.argument("query")
+@ranking_options
+@index_option
+@model_option
+@json_option
+@handle_errors
+def search(
+    query: str,
+    k: int,
+    mode: str,
+    year_from: int | None,
+    year_to: int | None,
+    partnership: str | None,
+    review_type: str | None,
+    section: str | None,
+    doc: str | None,
+    group: bool,
+    index: str | None,
+    model: str | None,
+    as_json: bool,
+) -> None:
+    """Find the passages that best match QUERY, cited by review, page and section."""
+    from ..search import Filters, Searcher
+
+    config = load_config(index=index, model=model)
+    filters = Filters(year_from, year_to, partnership, review_type, section, doc)
+    hits = Searcher.open(config=config).search(
+        query, k=k, mode=mode, filters=filters, group_by_review=group
+    )
+    _print_hits(hits, query, as_json)
+
+
+@click.command()
+@click.argument("chunk_id", type=int, required=False)
+@click.option("--text", help="Find passages like this text instead of a stored passage.")
+@click.option("-k", "k", type=int, default=10, show_default=True, help="Number of results.")
+@click.option("--other-reviews", is_flag=True, help="Only passages from other reviews.")
+@filter_options
+@index_option
+@model_option
+@json_option
+@handle_errors
+def similar(
+    chunk_id: int | None,
+    text: str | None,
+    k: int,
+    other_reviews: bool,
+    year_from: int | None,
+    year_to: int | None,
+    partnership: str | None,
+    review_type: str | None,
+    section: str | None,
+    doc: str | None,
+    index: str | None,
+    model: str | None,
+    as_json: bool,
+) -> None:
+    """More like this: passages similar to passage CHUNK_ID, or to --text."""
+    from ..search import Filters, Searcher
+
+    config = load_config(index=index, model=model)
+    filters = Filters(year_from, year_to, partnership, review_type, section, doc)
+    hits = Searcher.open(config=config).similar(
+        chunk_id, text=text, k=k, filters=filters, exclude_same_review=other_reviews
+    )
+    _print_hits(hits, text or "", as_json)
+
+
+@click.command("export")
+@click.argument("query")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "markdown"]),
+    default="markdown",
+    show_default=True,
+    help="CSV for spreadsheets, Markdown for slides; every passage is cited either way.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write to this file, not stdout."
+)
+@ranking_options
+@index_option
+@model_option
+@handle_errors
+def export_command(
+    query: str,
+    fmt: str,
+    output: str | None,
+    k: int,
+    mode: str,
+    year_from: int | None,
+    year_to: int | None,
+    partnership: str | None,
+    review_type: str | None,
+    section: str | None,
+    doc: str | None,
+    group: bool,
+    index: str | None,
+    model: str | None,
+) -> None:
+    """Search for QUERY and write the results as cited CSV or Markdown."""
+    from pathlib import Path
+
+    from ..export import render
+    from ..request import SearchRequest
+    from ..search import Searcher
+
+    config = load_config(index=index, model=model)
+    request = SearchRequest(
+        query, mode, k, year_from, year_to, partnership, review_type, section, doc, group
+    )
+    text = render(request.run(Searcher.open(config=config)), fmt, about=request.describe())
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
