@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ..config import load_config
@@ -23,29 +25,13 @@ from .common import (
 @model_option
 @json_option
 @handle_errors
-def search(
-    query: str,
-    k: int,
-    mode: str,
-    year_from: int | None,
-    year_to: int | None,
-    partnership: str | None,
-    review_type: str | None,
-    section: str | None,
-    doc: str | None,
-    group: bool,
-    index: str | None,
-    model: str | None,
-    as_json: bool,
-) -> None:
+def search(query: str, index: str | None, model: str | None, as_json: bool, **ranking: Any) -> None:
     """Find the passages that best match QUERY, cited by review, page and section."""
-    from ..search import Filters, Searcher
+    from ..request import SearchRequest
+    from ..search import Searcher
 
     config = load_config(index=index, model=model)
-    filters = Filters(year_from, year_to, partnership, review_type, section, doc)
-    hits = Searcher.open(config=config).search(
-        query, k=k, mode=mode, filters=filters, group_by_review=group
-    )
+    hits = SearchRequest(query, **ranking).run(Searcher.open(config=config))
     _print_hits(hits, query, as_json)
 
 
@@ -103,20 +89,7 @@ def similar(
 @model_option
 @handle_errors
 def export_command(
-    query: str,
-    fmt: str,
-    output: str | None,
-    k: int,
-    mode: str,
-    year_from: int | None,
-    year_to: int | None,
-    partnership: str | None,
-    review_type: str | None,
-    section: str | None,
-    doc: str | None,
-    group: bool,
-    index: str | None,
-    model: str | None,
+    query: str, fmt: str, output: str | None, index: str | None, model: str | None, **ranking: Any
 ) -> None:
     """Search for QUERY and write the results as cited CSV or Markdown."""
     from pathlib import Path
@@ -126,9 +99,7 @@ def export_command(
     from ..search import Searcher
 
     config = load_config(index=index, model=model)
-    request = SearchRequest(
-        query, mode, k, year_from, year_to, partnership, review_type, section, doc, group
-    )
+    request = SearchRequest(query, **ranking)
     text = render(request.run(Searcher.open(config=config)), fmt, about=request.describe())
     if output:
         Path(output).write_text(text, encoding="utf-8")
