@@ -20,6 +20,7 @@ QUERIES = [
     "Harrowdale",  # matches titles only
     "zebra unicorn",  # matches nothing
     "child",  # in most passages: IDF near its floor
+    "escalation escalated",  # two words, one stem: FTS5 scores each
 ]
 
 

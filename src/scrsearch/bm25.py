@@ -25,7 +25,6 @@ K1 = 1.2
 B = 0.75
 #: FTS5 column weights of ``chunks_fts``: text, heading, title.
 COLUMN_WEIGHTS = (1.0, 0.5, 0.5)
-COLUMNS = ("text", "heading", "title")
 
 
 @dataclass(frozen=True)
@@ -155,15 +154,19 @@ def phrase_frequencies(
     Each place a phrase occurs counts its column's weight. A phrase of several
     tokens occurs where they stand at consecutive offsets in one column.
     """
-    slot = {p[0]: i for i, p in enumerate(phrases) if len(p) == 1}
+    slots: dict[str, list[int]] = {}  # two query words can share a stem
+    for i, phrase in enumerate(phrases):
+        if len(phrase) == 1:
+            slots.setdefault(phrase[0], []).append(i)
     long = [(i, p) for i, p in enumerate(phrases) if len(p) > 1]
-    counts = scratch.counts(slot)
+    counts = scratch.counts(slots)
     offsets = scratch.offsets({t for _, p in long for t in p}) if long else []
     out = []
     for row, row_counts in enumerate(counts):
         freqs = [0.0] * len(phrases)
         for (col, term), n in row_counts.items():
-            freqs[slot[term]] += COLUMN_WEIGHTS[col] * n
+            for i in slots[term]:
+                freqs[i] += COLUMN_WEIGHTS[col] * n
         for i, phrase in long:
             for col, weight in enumerate(COLUMN_WEIGHTS):
                 places = [offsets[row].get((col, t), set()) for t in phrase]
