@@ -9,7 +9,6 @@ import pytest
 
 from conftest import CORPUS, build_hash_index
 from scrsearch import Filters, Searcher, bm25, load_config
-from scrsearch import search as search_module
 from scrsearch.query_text import fts_parts
 
 QUERIES = [
@@ -33,6 +32,11 @@ def demo_hash_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def searcher(demo_hash_index: Path, hash_embedder) -> Searcher:
     config = load_config(index=str(demo_hash_index))
     return Searcher.open(demo_hash_index, config=config, embedder=hash_embedder)
+
+
+def with_budget(searcher: Searcher, budget: int) -> Searcher:
+    config = searcher.config.with_overrides(keyword_budget=budget)
+    return Searcher(searcher.index, config=config, embedder=searcher.embedder)
 
 
 def fts5_ranking(searcher: Searcher, query: str) -> list[tuple[int, float]]:
@@ -80,31 +84,28 @@ def test_varints_decode_sqlite_encoding(blob: bytes, values: list[int]) -> None:
     assert bm25.varints(blob) == values
 
 
-def test_budgeted_keyword_search_is_rescored_exactly(
-    searcher: Searcher, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_budgeted_keyword_search_is_rescored_exactly(searcher: Searcher) -> None:
     query = "escalation policy not used"
     exact = dict(fts5_ranking(searcher, query))
     counts = bm25.term_counts(searcher.index.conn(), fts_parts(query))
     assert counts is not None
     # A budget that keeps only the rarest term: FTS5 finds the passages holding it,
     # and each is then scored on every term, so its score is the exact one.
-    monkeypatch.setattr(search_module, "POSTINGS_BUDGET", min(c for c in counts if c) + 0.5)
+    budget = min(c for c in counts if c)
+    searcher = with_budget(searcher, budget)
     passages = searcher.index.manifest.counts["passages"]
-    assert passages * len(fts_parts(query)) > search_module.POSTINGS_BUDGET
+    assert passages * len(fts_parts(query)) > budget
     budgeted = searcher.rank(query, mode="keyword", depth=100)
     assert 0 < len(budgeted) < len(exact)
     assert all(score == pytest.approx(exact[cid]) for cid, score in budgeted)
     assert budgeted == sorted(budgeted, key=lambda item: (-item[1], item[0]))
 
 
-def test_hybrid_keyword_side_scores_semantic_candidates(
-    searcher: Searcher, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_hybrid_keyword_side_scores_semantic_candidates(searcher: Searcher) -> None:
     """Passages only the semantic side found still get their exact keyword score."""
     query = "child"
     exact = dict(fts5_ranking(searcher, query))
-    monkeypatch.setattr(search_module, "POSTINGS_BUDGET", 1)  # "child" is over any budget
+    searcher = with_budget(searcher, 1)  # "child" is over the budget
     assert searcher.keyword(query, Filters(), 100, exhaustive=False) == []
     semantic = searcher.semantic(searcher.embedder.embed_query(query), Filters(), 100)
     candidates = [cid for cid, _ in semantic]

@@ -64,14 +64,13 @@ def one(searcher: Searcher, job: tuple[str, str, Filters]) -> list:  # type: ign
 
 @pytest.mark.parametrize("kind", ["flat", "ivf-sq8", "keyword budget"])
 def test_eight_parallel_searches_return_what_serial_searches_return(
-    tmp_path: Path, hash_embedder, kind: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, hash_embedder, kind: str
 ) -> None:
-    if kind == "keyword budget":  # every keyword search looks up its terms' counts
-        from scrsearch import search
-
-        monkeypatch.setattr(search, "POSTINGS_BUDGET", 40)
-        kind = "flat"
-    config = load_config(exact_search_max=10 if kind == "ivf-sq8" else 50_000)
+    budget = 40 if kind == "keyword budget" else 40_000  # 40: searches look up term counts
+    kind = "flat" if kind == "keyword budget" else kind
+    config = load_config(
+        exact_search_max=10 if kind == "ivf-sq8" else 50_000, keyword_budget=budget
+    )
     write_corpus(tmp_path / "corpus", 60)
     ingest([tmp_path / "corpus"], config=config, embedder=hash_embedder)
     assert read_manifest(config.index_dir).faiss_kind == kind  # type: ignore[union-attr]

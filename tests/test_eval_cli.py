@@ -100,3 +100,20 @@ def test_unreadable_qrels_is_one_clear_line(tmp_path: Path, tiny: tuple[Path, Pa
     bad.write_text("{not json")
     result = CliRunner().invoke(cli, ["eval", str(bad), "--index", str(index)])
     assert result.exit_code == 1 and "Cannot read qrels file" in result.stderr
+
+
+def test_eval_as_if_a_larger_index_scales_the_keyword_budget(tiny: tuple[Path, Path]) -> None:
+    index, qrels = tiny
+    args = ["eval", str(qrels), "--index", str(index), "--json"]
+    plain = json.loads(CliRunner().invoke(cli, args).stdout)
+    assert plain["simulated"] is None
+    result = CliRunner().invoke(cli, [*args, "--as-if-passages", "3000000"])
+    assert result.exit_code == 0, result.output
+    scaled = json.loads(result.stdout)
+    # 40,000 is 1/75 of 3M passages; 1/75 of this 3-passage index rounds up to 1.
+    assert scaled["simulated"] == {"passages": 3_000_000, "keyword_budget": 1}
+    # "county lines": only one of its terms fits that budget, and rescoring every term
+    # keeps the exact ranking.
+    assert scaled["queries"][0]["keyword"] == plain["queries"][0]["keyword"]
+    table = CliRunner().invoke(cli, [*args[:-1], "--as-if-passages", "3000000"]).output
+    assert "as if 3,000,000 passages" in table and "(keyword budget 1)" in table

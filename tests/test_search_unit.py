@@ -222,10 +222,9 @@ def test_hit_json_contract(searcher: Searcher) -> None:
 
 
 def test_large_indexes_match_the_rarest_terms_within_a_budget(
-    tmp_path: Path, hash_embedder, monkeypatch
+    tmp_path: Path, hash_embedder
 ) -> None:
     from scrsearch import bm25
-    from scrsearch import search as search_module
 
     folder = tmp_path / "many"
     folder.mkdir()
@@ -256,7 +255,7 @@ def test_large_indexes_match_the_rarest_terms_within_a_budget(
         0,
     ]
     assert keyword_docs() == {f"r{i}.txt" for i in range(10)}  # within budget: every term
-    monkeypatch.setattr(search_module, "POSTINGS_BUDGET", 2)
+    searcher.config = searcher.config.with_overrides(keyword_budget=2)
     assert keyword_docs() == {"r3.txt"}  # "neglect" is over the budget
     exact = searcher.keyword("neglect hoarding", Filters(), 20, budget=math.inf)
     assert len(exact) == neglect  # an unlimited budget is exact BM25 over every term

@@ -2,7 +2,7 @@
 
 FTS5 can only score the passages a MATCH finds, and on a large index a query of
 common words matches so many that keyword search leaves those words out (see
-``search.POSTINGS_BUDGET``, which :func:`term_counts` serves). :func:`rescore` gives
+the ``keyword_budget`` setting, which :func:`term_counts` serves). :func:`rescore` gives
 the passages that were found, and any others worth ranking (hybrid search adds its
 semantic side's), their exact score over every query term: the index's own row
 count, average length and per-term passage counts, and term frequencies from

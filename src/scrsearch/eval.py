@@ -193,6 +193,8 @@ class EvalResult:
     modes: tuple[str, ...]
     queries: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Set by ``as_if_passages``: that size, and the keyword budget scaled for it.
+    simulated: dict[str, int] | None = None
 
     def summary(self, mode: str) -> dict[str, Any]:
         rows = [q[mode] for q in self.queries]
@@ -211,6 +213,7 @@ class EvalResult:
             "modes": {mode: self.summary(mode) for mode in self.modes},
             "queries": self.queries,
             "warnings": self.warnings,
+            "simulated": self.simulated,
         }
 
 
@@ -224,20 +227,30 @@ def evaluate(
     embedder: Embedder | None = None,
     depth: int = DEPTH,
     progress: Progress | None = None,
+    as_if_passages: int | None = None,
 ) -> EvalResult:
     """Rank every judged query in every mode and score the document rankings.
 
     Queries with no judged document in the index are skipped (with a warning).
+    ``as_if_passages`` simulates a larger index's keyword search: the keyword budget
+    is scaled down to the share of this index that the real budget is of that many
+    passages (the semantic side is not scaled).
     """
     for mode in modes:
         if mode not in MODES:
             raise ScrsearchError(f"Unknown mode '{mode}': use one of {', '.join(MODES)}")
     searcher = Searcher.open(index_dir, config=config, embedder=embedder)
+    simulated = None
+    if as_if_passages:
+        passages = int(searcher.index.manifest.counts.get("passages", 0))
+        budget = max(1, round(searcher.config.keyword_budget * passages / as_if_passages))
+        simulated = {"passages": as_if_passages, "keyword_budget": budget}
+        searcher.config = searcher.config.with_overrides(keyword_budget=budget)
     conn = searcher.index.conn()
     sources = {int(r[0]): str(r[1]) for r in conn.execute("SELECT id, source FROM documents")}
     matched, warnings = match_documents(qrels.doc_ids(), sources, root)
     names = {doc: name for name, doc in matched.items()}
-    result = EvalResult(qrels.collection, tuple(modes), warnings=warnings)
+    result = EvalResult(qrels.collection, tuple(modes), warnings=warnings, simulated=simulated)
     for done, query in enumerate(qrels.queries, start=1):
         judgements = {d: g for d, g in query.judgements.items() if d in matched}
         if not any(g >= 1 for g in judgements.values()):
@@ -259,7 +272,13 @@ def tables(result: EvalResult) -> list[Any]:
     from rich.table import Table
 
     kinds = list(dict.fromkeys(q["kind"] for q in result.queries))
-    summary = Table(title=f"{result.collection}: {len(result.queries)} judged queries")
+    title = f"{result.collection}: {len(result.queries)} judged queries"
+    if result.simulated:
+        title += (
+            f", as if {result.simulated['passages']:,} passages"
+            f" (keyword budget {result.simulated['keyword_budget']:,})"
+        )
+    summary = Table(title=title)
     summary.add_column("mode")
     for name in ("nDCG@10", "Recall@10", "Recall@50", "MRR"):
         summary.add_column(name, justify="right")

@@ -75,14 +75,6 @@ class Filters:
         return (" AND ".join(where) or "1"), args
 
 
-#: Keyword search matches the query's rarest terms while the passages holding them
-#: add up to at most this many (see :meth:`Searcher._keyword_parts`), then scores what
-#: it found, and hybrid's semantic candidates, with exact BM25 over every term
-#: (:func:`bm25.rescore`). FTS5 spends 1-2 microseconds per matched passage on this
-#: machine, so this bounds a query's cost at any index size. docs/EVAL_BENCH.md has
-#: the latency of each budget and its ranking cost, simulated on real text.
-POSTINGS_BUDGET = 40_000
-
 #: Passages ranked before they are grouped into reviews (at least 10 per review asked
 #: for). ``scrsearch eval`` ranks this deep too, so it measures what users get:
 #: nDCG@10 0.821 on the real collection, against 0.813 at 200 passages.
@@ -237,8 +229,8 @@ class Searcher:
         """BM25 over FTS5: ``(chunk_id, score)`` pairs, best first.
 
         When the query's terms are common enough to be slow, FTS5 matches only the
-        rarer ones (see :meth:`_keyword_parts`; ``budget`` overrides
-        :data:`POSTINGS_BUDGET`, ``math.inf`` gives FTS5's exact ranking). The
+        rarer ones (see :meth:`_keyword_parts`; ``budget`` overrides the
+        ``keyword_budget`` setting, ``math.inf`` gives FTS5's exact ranking). The
         passages it finds, and ``candidates`` (hybrid search passes its semantic
         side's), are then scored with exact BM25 over every term
         (:func:`bm25.rescore`). When every term is that common, ``exhaustive``
@@ -246,7 +238,7 @@ class Searcher:
         Filters must already hold for ``candidates``.
         """
         every = fts_parts(query)
-        parts = self._keyword_parts(every, POSTINGS_BUDGET if budget is None else budget)
+        parts = self._keyword_parts(every, self.config.keyword_budget if budget is None else budget)
         if not parts and exhaustive:
             parts = every
         found = self._fts_match(parts, filters, depth) if parts else []
@@ -285,10 +277,12 @@ class Searcher:
     def _keyword_parts(self, parts: list[str], budget: float) -> list[str]:
         """The terms to match: the rarest ones, within a budget of matched passages.
 
-        FTS5 scores every passage that holds any matched term, so a query's cost grows
-        with its terms' passage counts. Terms are taken rarest first while their counts
-        add up to at most ``budget``; the terms left out are the common
-        ones, which BM25 weighs least. Empty when even the rarest term is over budget.
+        FTS5 scores every passage that holds any matched term (about 1.6 microseconds
+        each on this machine), so a query's cost grows with its terms' passage counts.
+        Terms are taken rarest first while their counts add up to at most ``budget``;
+        the terms left out are the common ones, which BM25 weighs least. Empty when
+        even the rarest term is over budget. ``docs/EVAL_BENCH.md`` has the latency of
+        each budget and its ranking cost.
         """
         if int(self.index.manifest.counts.get("passages", 0)) * len(parts) <= budget:
             return parts  # even if every term were in every passage, it would fit

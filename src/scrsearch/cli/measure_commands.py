@@ -32,17 +32,35 @@ from .common import (
     show_default=True,
     help="Comma-separated ranking modes to evaluate.",
 )
+@click.option(
+    "--as-if-passages",
+    type=click.IntRange(min=1),
+    help="Simulate a larger index's keyword search: scale the keyword budget to the "
+    "share of this index that it is of this many passages.",
+)
 @json_option
 @handle_errors
 def eval_command(
-    qrels: str, index: str | None, root: str | None, modes: str, as_json: bool
+    qrels: str,
+    index: str | None,
+    root: str | None,
+    modes: str,
+    as_if_passages: int | None,
+    as_json: bool,
 ) -> None:
     """Score ranking against judged queries QRELS: nDCG@10, Recall@10/50 and MRR per mode."""
     from ..eval import evaluate, load_qrels, tables
 
     config = load_config(index=index)
     chosen = [m.strip() for m in modes.split(",") if m.strip()]
-    result = evaluate(load_qrels(qrels), config.index_dir, modes=chosen, root=root, config=config)
+    result = evaluate(
+        load_qrels(qrels),
+        config.index_dir,
+        modes=chosen,
+        root=root,
+        config=config,
+        as_if_passages=as_if_passages,
+    )
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     if as_json:
