@@ -32,6 +32,7 @@ def test_bench_smoke_json_contract(tmp_path: Path) -> None:
 
     assert data["extraction"]["pdf_pages"] > 0 and data["extraction"]["pages_per_s"] > 0
     assert set(data["model"]) >= {"load_s", "first_query_ms", "embed_ms"}
+    assert set(data["config"]) == {"exact_search_max", "nprobe", "keyword_budget"}
 
     rows = data["query"]
     assert {r["mode"] for r in rows} == {"hybrid", "semantic", "keyword"}

@@ -316,7 +316,11 @@ def run_bench(
     config = config or load_config()
     result: dict[str, Any] = {
         "machine": machine(),
-        "config": {"exact_search_max": config.exact_search_max, "nprobe": config.nprobe},
+        "config": {
+            "exact_search_max": config.exact_search_max,
+            "nprobe": config.nprobe,
+            "keyword_budget": config.keyword_budget,
+        },
     }
     log(f"Loading the model {config.model}")
     embedder, result["model"] = measure_model(config.model, config.backend)
