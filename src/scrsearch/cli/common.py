@@ -102,6 +102,16 @@ def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def _print_report(as_json: bool, data: Any, tables: Callable[[], list[Any]]) -> None:
+    """``data`` as JSON for machines, else the rich ``tables()`` for people."""
+    if as_json:
+        _print_json(data)
+        return
+    console = _console()
+    for table in tables():
+        console.print(table)
+
+
 def themes_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--themes",

@@ -10,6 +10,7 @@ from ..config import load_config
 from .common import (
     _console,
     _print_json,
+    _print_report,
     handle_errors,
     index_option,
     json_option,
@@ -63,12 +64,7 @@ def eval_command(
     )
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    if as_json:
-        _print_json(result.to_dict())
-        return
-    console = _console()
-    for table in tables(result):
-        console.print(table)
+    _print_report(as_json, result.to_dict(), lambda: tables(result))
 
 
 @click.command("bench")
@@ -128,12 +124,7 @@ def bench(
         work_dir=work_dir,
         log=lambda message: err.print(message, markup=False, highlight=False),
     )
-    if as_json:
-        _print_json(result)
-        return
-    console = _console()
-    for table in tables(result):
-        console.print(table)
+    _print_report(as_json, result, lambda: tables(result))
 
 
 @click.command("eval-themes")
