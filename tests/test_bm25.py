@@ -63,6 +63,26 @@ def test_rescore_scores_only_the_passages_asked_for(searcher: Searcher) -> None:
     assert all(score == pytest.approx(want[cid]) for cid, score in got)
 
 
+def test_a_phrase_is_counted_once_per_index(searcher: Searcher) -> None:
+    conn = searcher.index.conn()
+    stats = bm25.corpus_stats(conn)
+    parts = fts_parts("CAMHS referral")
+    phrase = ("child", "and", "adolesc", "mental", "health", "servic")
+    want = conn.execute(
+        "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", ['"' + " ".join(phrase) + '"']
+    ).fetchone()[0]
+    ids = [r[0] for r in conn.execute("SELECT id FROM chunks")]
+    first = bm25.rescore(conn, parts, ids, stats)
+    assert stats.phrases == {phrase: want} and want > 0
+    queries: list[str] = []
+    conn.set_trace_callback(queries.append)
+    try:
+        assert bm25.rescore(conn, parts, ids, stats) == first
+    finally:
+        conn.set_trace_callback(None)
+    assert not any("MATCH" in q for q in queries)  # the count was kept, not run again
+
+
 def test_corpus_stats_are_fts5_totals(searcher: Searcher) -> None:
     conn = searcher.index.conn()
     stats = bm25.corpus_stats(conn)

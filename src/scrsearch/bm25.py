@@ -17,7 +17,7 @@ import math
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import store
 
@@ -29,10 +29,17 @@ COLUMN_WEIGHTS = (1.0, 0.5, 0.5)
 
 @dataclass(frozen=True)
 class CorpusStats:
-    """What BM25 needs of the whole keyword index."""
+    """What BM25 needs of the whole keyword index (one index generation: it never changes).
+
+    ``phrases`` keeps each multi-token phrase's passage count once counted: an FTS5
+    phrase count walks the doclists of all its tokens (about 30 ms for "child and
+    adolescent mental health services" at 1M passages), and abbreviation expansions
+    recur in query after query.
+    """
 
     rows: int
     avg_tokens: float
+    phrases: dict[tuple[str, ...], int] = field(default_factory=dict, compare=False)
 
 
 def corpus_stats(conn: sqlite3.Connection) -> CorpusStats:
@@ -62,21 +69,30 @@ def varints(blob: bytes) -> list[int]:
     return out
 
 
-def phrase_counts(conn: sqlite3.Connection, phrases: Sequence[Sequence[str]]) -> list[int]:
+def phrase_counts(
+    conn: sqlite3.Connection,
+    phrases: Sequence[Sequence[str]],
+    known: dict[tuple[str, ...], int] | None = None,
+) -> list[int]:
     """Passages holding each phrase (a list of index tokens), as FTS5 counts them for IDF.
 
-    A one-token phrase is looked up in ``term_counts``; a longer one is counted with
-    an FTS5 phrase query.
+    A one-token phrase is looked up in ``term_counts``; a longer one is taken from
+    ``known`` (see :class:`CorpusStats`) or counted with an FTS5 phrase query and
+    added to it.
     """
     found = _stored_counts(conn, {p[0] for p in phrases if len(p) == 1})
+    known = {} if known is None else known
     counts = []
     for phrase in phrases:
         if len(phrase) <= 1:
             counts.append(found.get(phrase[0], 0) if phrase else 0)
-        else:
+            continue
+        key = tuple(phrase)
+        if key not in known:
             quoted = '"' + " ".join(phrase).replace('"', '""') + '"'
             sql = "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?"
-            counts.append(int(conn.execute(sql, (quoted,)).fetchone()[0]))
+            known[key] = int(conn.execute(sql, (quoted,)).fetchone()[0])
+        counts.append(known[key])
     return counts
 
 
@@ -120,7 +136,7 @@ def rescore(
     phrases = fts_tokens([p.strip('"').replace('""', '"') for p in parts])
     idf = [
         max(math.log((stats.rows - hits + 0.5) / (hits + 0.5)), 1e-6)
-        for hits in phrase_counts(conn, phrases)
+        for hits in phrase_counts(conn, phrases, stats.phrases)
     ]
     rows = list(
         store.select_in(
