@@ -16,9 +16,10 @@ One run measures:
   fresh process then times :meth:`Searcher.search` (k=10) per mode, with query
   vectors computed beforehand, and reports its own peak RSS. Recall@10 compares
   the top 10 with exact search: semantic against exact numpy search over the same
-  vectors; keyword (first 50 queries) against BM25 over every query term, with no
-  budget (see :meth:`Searcher._keyword_parts`); hybrid (first 50) against the
-  fusion of those two exact rankings.
+  vectors; the product's keyword ranking (first 50 queries) against BM25 over every
+  query term, with no budget (see :meth:`Searcher._keyword_parts`); its hybrid
+  ranking (first 50) against the fusion of those two exact rankings. Keyword and
+  hybrid compare passage texts, because synthetic texts repeat.
 
 Each size is built in one subprocess and queried in another
 (:mod:`scrsearch.bench_sizes`), so sizes do not contaminate each other's memory
