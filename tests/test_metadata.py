@@ -135,6 +135,17 @@ def test_nation_rules() -> None:
     assert detect_nation("A report with no place", None) is None
 
 
+@pytest.mark.parametrize("review_type", ["dhr", "sar", "pfd"])
+def test_england_and_wales_review_types_are_english_unless_a_welsh_area_is_named(
+    review_type: str,
+) -> None:
+    assert (
+        detect_nation("Domestic Homicide Review into the death of Ms A", review_type) == "england"
+    )
+    assert detect_nation("Cardiff Community Safety Partnership", review_type) == "wales"
+    assert detect_nation("Review into the death of Ms A", None) is None
+
+
 def test_unknown_fields_stay_none() -> None:
     meta = extract_metadata(
         doc("Some notes\nabout nothing in particular, undated."), Path("notes.txt")

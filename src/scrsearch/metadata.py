@@ -239,8 +239,10 @@ def detect_nation(head: str, review_type: str | None) -> str | None:
         re.I,
     ):
         return "england"
-    if review_type == "pfd":
-        # Coroners' reports cover England and Wales; Welsh areas were matched above.
+    if review_type in ("pfd", "dhr", "sar"):
+        # Coroners' reports and Domestic Homicide Reviews cover England and Wales, and
+        # Welsh areas were matched above; Safeguarding Adult Reviews are England's (the
+        # Care Act 2014): Wales holds Adult Practice Reviews, also matched above.
         return "england"
     return None
 
