@@ -359,11 +359,13 @@ def test_scrsearch_app_starts_streamlit_locally_without_usage_stats(
     options = dict(zip(argv[5::2], argv[6::2], strict=True))
     assert options["--server.address"] == "127.0.0.1"
     assert options["--browser.gatherUsageStats"] == "false"
+    assert options["--logger.hideWelcomeMessage"] == "true"  # no developer prompts
     assert options["--server.port"] == "8600"
     assert env["SCRSEARCH_INDEX"] == str(tmp_path / "my-index") and cwd == ROOT
     # `streamlit run app.py` in the checkout gets the same from the committed config.
     config = (ROOT / ".streamlit" / "config.toml").read_text().splitlines()
     assert 'address = "127.0.0.1"' in config and "gatherUsageStats = false" in config
+    assert "hideWelcomeMessage = true" in config
 
 
 def test_a_broken_index_is_one_clear_error(tmp_path: Path) -> None:

@@ -31,6 +31,9 @@ def app_command(index: str | None, port: int | None, address: str) -> None:
     argv = [sys.executable, "-m", "streamlit", "run", str(script)]
     argv += ["--server.address", address, "--browser.gatherUsageStats", "false"]
     argv += ["--server.showEmailPrompt", "false", "--server.fileWatcherType", "none"]
+    # No developer prompts in the page (Streamlit's "install skills" nudge); the URL is
+    # printed below instead of in Streamlit's welcome message.
+    argv += ["--logger.hideWelcomeMessage", "true"]
     argv += ["--server.port", str(port)] if port else []
     click.echo(f"Starting the app on http://{address}:{port or 8501} with the index {folder}")
     env = {**os.environ, "SCRSEARCH_INDEX": str(folder)}
