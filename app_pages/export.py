@@ -39,7 +39,7 @@ if not request.active:
 searcher = common.searcher_for(request)
 with common.errors_shown():
     hits = request.run(searcher)
-st.caption(f"{len(hits)} passages · {common.plain(request.describe())}")
+st.caption(f"{request.count(len(hits))} · {common.plain(request.describe())}")
 if not hits:
     st.warning("This search finds nothing to export. Try other words or fewer filters.")
     st.stop()

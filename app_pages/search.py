@@ -173,7 +173,7 @@ if not hits:
         st.rerun()
     st.stop()
 
-st.caption(f"{len(hits)} passages · {common.plain(request.describe())}")
+st.caption(f"{request.count(len(hits))} · {common.plain(request.describe())}")
 for hit in hits:
     meta = hit.document.metadata
     pages = common.pages_label(hit.chunk.page_start, hit.chunk.page_end)

@@ -158,6 +158,7 @@ def test_url_parameters_restore_a_search(demo: Path) -> None:
     assert at.radio(key="search_mode").value == "semantic"
     found = titles(at)
     assert found and len(found) == len(set(found)), "grouped: one passage per review"
+    assert any(c.value.startswith(f"{len(found)} review") for c in at.caption), "counts reviews"
     assert all(" · scr</div>" in c for c in cards(at))
     # "More like this" keeps its own list in the URL too.
     click(at, "More like this")

@@ -85,6 +85,9 @@ def test_request_round_trips_through_url_params() -> None:
     }
     assert SearchRequest.from_params(params) == request
     assert SearchRequest().to_params() == {}
+    assert (request.count(1), request.count(7)) == ("1 review", "7 reviews")
+    assert (SearchRequest().count(1), SearchRequest().count(10)) == ("1 passage", "10 passages")
+    assert SearchRequest(like=3, group=True).count(2) == "2 passages"  # "like" ignores grouping
     # Nonsense in a URL is ignored, never raised.
     odd = SearchRequest.from_params({"q": ["a", "b"], "mode": "x", "k": "9999", "section": "?"})
     assert (odd.query, odd.mode, odd.k, odd.section) == ("b", "hybrid", 100, None)

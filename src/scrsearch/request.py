@@ -107,6 +107,11 @@ class SearchRequest:
             self.query, k=self.k, mode=self.mode, filters=self.filters, group_by_review=self.group
         )
 
+    def count(self, n: int) -> str:
+        """``n`` results in words: reviews when grouped by review, else passages."""
+        unit = "review" if self.group and self.like is None else "passage"
+        return f"{n} {unit}{'' if n == 1 else 's'}"
+
     def describe(self) -> str:
         """One line saying what was searched, for export headers and captions."""
         parts = [f"passages like #{self.like}" if self.like is not None else f'"{self.query}"']
