@@ -71,3 +71,7 @@ def test_docs_info_and_search_json(tmp_path: Path, monkeypatch) -> None:
     assert isinstance(hits, list) and hits[0]["rank"] == 1 and hits[0]["section"] == "lessons"
     similar = runner.invoke(cli, ["similar", str(hits[0]["chunk_id"]), "--index", index, "--json"])
     assert similar.exit_code == 0 and isinstance(json.loads(similar.stdout), list)
+    # The filter options reach the search: a type no document has finds nothing.
+    like = ["similar", "--text", "escalation policy", "--index", index, "--json"]
+    assert json.loads(runner.invoke(cli, [*like, "--type", "scr"]).stdout)
+    assert json.loads(runner.invoke(cli, [*like, "--type", "cspr"]).stdout) == []

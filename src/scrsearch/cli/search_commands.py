@@ -50,23 +50,17 @@ def similar(
     text: str | None,
     k: int,
     other_reviews: bool,
-    year_from: int | None,
-    year_to: int | None,
-    partnership: str | None,
-    review_type: str | None,
-    section: str | None,
-    doc: str | None,
     index: str | None,
     model: str | None,
     as_json: bool,
+    **filters: Any,
 ) -> None:
     """More like this: passages similar to passage CHUNK_ID, or to --text."""
     from ..search import Filters, Searcher
 
     config = load_config(index=index, model=model)
-    filters = Filters(year_from, year_to, partnership, review_type, section, doc)
     hits = Searcher.open(config=config).similar(
-        chunk_id, text=text, k=k, filters=filters, exclude_same_review=other_reviews
+        chunk_id, text=text, k=k, filters=Filters(**filters), exclude_same_review=other_reviews
     )
     _print_hits(hits, text or "", as_json)
 
