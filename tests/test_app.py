@@ -361,12 +361,13 @@ def test_scrsearch_app_starts_streamlit_locally_without_usage_stats(
     assert options["--server.address"] == "127.0.0.1"
     assert options["--browser.gatherUsageStats"] == "false"
     assert options["--logger.hideWelcomeMessage"] == "true"  # no developer prompts
+    assert options["--client.showErrorLinks"] == "false"  # no links that send errors away
     assert options["--server.port"] == "8600"
     assert env["SCRSEARCH_INDEX"] == str(tmp_path / "my-index") and cwd == ROOT
     # `streamlit run app.py` in the checkout gets the same from the committed config.
     config = (ROOT / ".streamlit" / "config.toml").read_text().splitlines()
     assert 'address = "127.0.0.1"' in config and "gatherUsageStats = false" in config
-    assert "hideWelcomeMessage = true" in config
+    assert "hideWelcomeMessage = true" in config and "showErrorLinks = false" in config
 
 
 def test_a_broken_index_is_one_clear_error(tmp_path: Path) -> None:

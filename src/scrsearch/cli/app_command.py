@@ -34,6 +34,9 @@ def app_command(index: str | None, port: int | None, address: str) -> None:
     # No developer prompts in the page (Streamlit's "install skills" nudge); the URL is
     # printed below instead of in Streamlit's welcome message.
     argv += ["--logger.hideWelcomeMessage", "true"]
+    # An error shows no "Ask Google" / "Ask ChatGPT" links: they would send its
+    # message and traceback, which can name a review or quote it, off the machine.
+    argv += ["--client.showErrorLinks", "false"]
     argv += ["--server.port", str(port)] if port else []
     click.echo(f"Starting the app on http://{address}:{port or 8501} with the index {folder}")
     env = {**os.environ, "SCRSEARCH_INDEX": str(folder)}
