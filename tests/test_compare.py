@@ -126,6 +126,23 @@ def test_against_all_reviews_one_match_per_review(hash_index: Path) -> None:
     assert george not in {r.document.doc_id for r in result.similar_reviews}
 
 
+def test_a_passage_asked_for_twice_has_its_themes_once(hash_index: Path) -> None:
+    """Compare asks for the review's own passages twice, once as lessons and once as
+    candidates; 500 ids apart, each was once answered twice ("use-of-history, use-of-history")."""
+    conn = Index.open(hash_index).conn()
+    tagged = [r[0] for r in conn.execute("SELECT DISTINCT chunk_id FROM chunk_themes")]
+    assert tagged
+    asked = tagged + list(range(10_000, 10_600)) + tagged
+    tags = chunk_themes(conn, asked)
+    assert set(tags) == set(tagged)
+    for themes in tags.values():
+        slugs = [slug for slug, _ in themes]
+        assert len(slugs) == len(set(slugs))
+    assert store.chunk_documents(conn, asked).keys() == set(
+        r[0] for r in conn.execute("SELECT id FROM chunks")
+    ) & set(asked)
+
+
 def test_json_contract(hash_index: Path) -> None:
     out = CliRunner().invoke(
         cli, ["compare", "george-briefing.txt", "--index", str(hash_index), "--json"]

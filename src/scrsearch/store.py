@@ -328,9 +328,10 @@ def select_in(conn: sqlite3.Connection, sql: str, ids: Iterable[Any]) -> Iterato
     """The rows of ``sql`` for ``ids``, queried 500 ids at a time.
 
     ``sql`` has one ``{marks}`` placeholder where the ``IN (...)`` list goes, and no
-    other parameters.
+    other parameters. Repeated ids are asked for once, as one ``IN`` list would: in
+    separate batches, each repeat would return its rows again.
     """
-    ids = list(ids)
+    ids = list(dict.fromkeys(ids))
     for start in range(0, len(ids), 500):
         part = ids[start : start + 500]
         yield from conn.execute(sql.format(marks=",".join("?" * len(part))), part)
