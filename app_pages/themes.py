@@ -145,7 +145,7 @@ chart = (
             "label:N",
             title=None,
             sort=[c.label for c in counts],
-            axis=alt.Axis(labelAngle=-50, labelLimit=220, labelOverlap=False, orient="top"),
+            axis=alt.Axis(labelAngle=-90, labelLimit=240, labelOverlap=False, orient="top"),
         ),
         y=alt.Y("review:N", title=None, axis=alt.Axis(labelLimit=420, labelOverlap=False)),
         color=alt.Color(
