@@ -25,6 +25,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from scrsearch import Embedder, Hit, Index, Searcher, export, load_config, load_embedder
 from scrsearch.errors import ScrsearchError
+from scrsearch.highlight import reflow, to_html
 from scrsearch.index import Manifest, read_manifest
 from scrsearch.request import SearchRequest
 
@@ -200,6 +201,12 @@ def esc(text: object) -> str:
     return html.escape("" if text is None else str(text))
 
 
+def passage_html(text: str, query: str = "") -> str:
+    """A passage for a ``scr-passage`` block: its PDF line wraps undone, escaped, and
+    the query's words marked."""
+    return to_html(reflow(text), query)
+
+
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
@@ -226,7 +233,7 @@ def passage_card(hit: Hit, *, cite: str, score: str, show_review: bool = True) -
     with st.container(border=True):
         html_block(
             f'{title}<div class="scr-meta">{cite}</div>'
-            f'<div class="scr-passage">{esc(hit.chunk.text)}</div>'
+            f'<div class="scr-passage">{passage_html(hit.chunk.text)}</div>'
             f'<div class="scr-score">{score}</div>'
         )
         st.page_link(

@@ -14,7 +14,7 @@ from app_pages import common
 from scrsearch import library
 from scrsearch.compare import MIN_PAIR, THEME_BONUS, compare, default_document
 from scrsearch.errors import NotFoundError
-from scrsearch.theme_profiles import resolve_document
+from scrsearch.theme_profiles import resolve_document, theme_labels
 
 THEMES_PAGE = "app_pages/themes.py"
 COMPARE_PAGE = "app_pages/compare.py"
@@ -69,6 +69,13 @@ if params != wanted:
 
 with common.errors_shown():
     result = compare(index, chosen, None if versus == ALL else versus, k=3)
+labels = theme_labels(index.conn())
+
+
+def named(slugs: tuple[str, ...]) -> str:
+    """Themes by their labels, as the Themes page shows them (some labels hold commas)."""
+    return "; ".join(labels.get(slug, slug) for slug in slugs)
+
 
 one, two, three = st.columns([1.4, 1.4, 1])
 one.page_link(
@@ -103,11 +110,11 @@ with lessons_tab:
         mine, theirs = st.columns(2, gap="large")
         with mine:
             where = common.pages_label(lesson.chunk.page_start, lesson.chunk.page_end)
-            themes = ", ".join(lesson.themes) or "no theme"
+            themes = named(lesson.themes) or "no theme"
             common.html_block(
                 f'<div class="scr-card-title">L{n} · {common.esc(lesson.chunk.section)}</div>'
                 f'<div class="scr-meta">{common.esc(where) if where else ""}</div>'
-                f'<div class="scr-passage">{common.esc(lesson.chunk.text)}</div>'
+                f'<div class="scr-passage">{common.passage_html(lesson.chunk.text)}</div>'
                 f'<div class="scr-score">themes: {common.esc(themes)}</div>'
             )
         with theirs:
@@ -125,7 +132,7 @@ with lessons_tab:
                     )
                     if x
                 )
-                shared = ", ".join(match.shared_themes)
+                shared = named(match.shared_themes)
                 common.passage_card(
                     hit,
                     cite=cite,
@@ -150,7 +157,7 @@ with reviews_tab:
                 f'<div class="scr-meta">score {review.score:.3f} · '
                 f"{len(review.pairs)} of {len(result.lessons)} lessons matched</div>"
                 f'<div class="scr-meta">shared themes: '
-                f"{common.esc(', '.join(review.shared_themes) or 'none')}</div>"
+                f"{common.esc(named(review.shared_themes) or 'none')}</div>"
             )
             st.progress(min(1.0, review.score))
             with st.expander("The passage pairs behind this score"):
@@ -158,9 +165,9 @@ with reviews_tab:
                     common.html_block(
                         f'<div class="scr-meta">L{order.get(pair.lesson.chunk_id, "?")} ↔ '
                         f"score {pair.score:.2f} (similarity {pair.similarity:.2f}"
-                        f"{', shared: ' + common.esc(', '.join(pair.shared_themes)) if pair.shared_themes else ''})"
+                        f"{', shared: ' + common.esc(named(pair.shared_themes)) if pair.shared_themes else ''})"
                         f"</div>"
-                        f'<div class="scr-passage">{common.esc(pair.passage.text)}</div>'
+                        f'<div class="scr-passage">{common.passage_html(pair.passage.text)}</div>'
                     )
             if versus == ALL:
                 st.page_link(

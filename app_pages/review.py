@@ -113,7 +113,7 @@ if chunk is not None:
         common.html_block(
             '<div class="scr-callout"><div class="scr-meta">The passage you opened · '
             f"{common.esc(where)}</div>"
-            f'<div class="scr-passage">{to_html(chunk.text, query)}</div>'
+            f'<div class="scr-passage">{common.passage_html(chunk.text, query)}</div>'
             '<div class="scr-meta">It is marked in the full text below.</div></div>'
         )
 
@@ -127,7 +127,7 @@ with st.expander(f"Lessons and recommendations ({len(learning)} passages)", expa
         common.html_block(
             f'<div class="scr-meta">{common.esc(item.section.capitalize())}'
             f"{' · ' + common.esc(where) if where else ''}</div>"
-            f'<div class="scr-passage">{common.esc(item.text)}</div>'
+            f'<div class="scr-passage">{common.passage_html(item.text)}</div>'
         )
         st.page_link(
             common.REVIEW_PAGE,

@@ -12,7 +12,6 @@ import streamlit as st
 
 from app_pages import common
 from scrsearch import MODES, export, library
-from scrsearch.highlight import to_html
 from scrsearch.request import MAX_K, SearchRequest
 from scrsearch.types import SECTIONS
 
@@ -187,7 +186,7 @@ for hit in hits:
             f"{common.esc(hit.document.title)}</div>"
             f'<div class="scr-meta">{details}</div>'
             f'<div class="scr-meta">{where}</div>'
-            f'<div class="scr-passage">{to_html(hit.chunk.text, request.query)}</div>'
+            f'<div class="scr-passage">{common.passage_html(hit.chunk.text, request.query)}</div>'
             f'<div class="scr-score">score {hit.score:.3f} · {common.esc(hit.method)}</div></div>'
         )
         one, two, three, four = st.columns([1, 2, 1.5, 1.5])

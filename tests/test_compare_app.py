@@ -55,6 +55,9 @@ def test_starts_with_george_and_shows_lessons_beside_matches(served: Path) -> No
     for n in range(1, 8):
         assert f"L{n} · lessons" in body
     assert "Child K" in body and "similarity" in body
+    # Themes by the names the Themes page uses, not their slugs.
+    assert "themes: Escalation and professional challenge" in body
+    assert "escalation-challenge" not in body and "new-information" not in body
     assert "Compare side by side with this review" in [p.value for p in at.get("page_link")]
     assert {b.label for b in at.download_button} == {"Download JSON"}
 

@@ -51,6 +51,41 @@ def snippet(text: str, query: str, width: int = 320) -> str:
     return ("…" if start else "") + flat[start:end].strip() + ("…" if end < len(flat) else "")
 
 
+#: A line that starts a list item: a bullet, or a number or letter with "." or ")".
+_LIST_ITEM = re.compile(r"^(?:[•●▪◦‣·*\-–—]|\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)])\s", re.I)
+
+
+def reflow(text: str) -> str:
+    """Text with a PDF's line wraps undone, for reading: lines of one paragraph joined.
+
+    The wrap width is taken as the length of the passage's longer lines (the 80th
+    percentile). A line break stays where a blank line follows (a paragraph), where
+    the next line starts a list item, and after a line under 60% of that width (the
+    end of a paragraph, or a heading). Elsewhere lines are joined with a space, or
+    with nothing after a hyphen ("pre-" + "birth"). Text whose lines are all short
+    (under 50 characters: a list of labels and values, say) is left as it is. Only
+    for display: stored text is unchanged.
+    """
+    lines = [line.strip() for line in text.strip().splitlines()]
+    lengths = sorted(len(line) for line in lines if line)
+    width = lengths[int(0.8 * (len(lengths) - 1))] if lengths else 0
+    if width < 50:
+        return "\n".join(lines)
+    out = ""
+    previous = ""
+    for line in lines:
+        if not line:
+            out += "\n\n" if out and not out.endswith("\n\n") else ""
+        elif not out or out.endswith("\n"):
+            out += line
+        elif _LIST_ITEM.match(line) or len(previous) < width * 0.6:
+            out += "\n" + line
+        else:
+            out += line if out.endswith("-") and out[-2:-1].isalpha() else " " + line
+        previous = line
+    return out.strip()
+
+
 def to_html(text: str, query: str) -> str:
     """HTML with every piece escaped and matches wrapped in ``<mark>``."""
     return "".join(

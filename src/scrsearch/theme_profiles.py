@@ -47,6 +47,13 @@ def theme_counts(conn: sqlite3.Connection, index_dir: str | Path = "index") -> l
     return [ThemeCount(*r) for r in rows]
 
 
+def theme_labels(conn: sqlite3.Connection) -> dict[str, str]:
+    """``{slug: label}`` of the themes the index was tagged with; empty if it never was."""
+    if not has_tags(conn):
+        return {}
+    return {slug: label for slug, label in conn.execute("SELECT slug, label FROM themes")}
+
+
 def chunk_themes(
     conn: sqlite3.Connection, chunk_ids: Iterable[int]
 ) -> dict[int, list[tuple[str, float]]]:
