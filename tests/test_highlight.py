@@ -67,8 +67,25 @@ def test_short_lines_are_left_alone() -> None:
 
 
 def test_paragraph_breaks_collapse_to_one_blank_line() -> None:
-    long = "x" * 70
+    long = "The review found that " + "x" * 60 + "."
     assert reflow(f"{long}\n\n\n \n{long}") == f"{long}\n\n{long}"
+
+
+def test_a_sentence_split_by_a_page_break_is_joined() -> None:
+    # The end of page 19 and the start of page 20 of the DfE information sharing advice.
+    text = (
+        "cases, e.g., neglect, the indicators may be subtle and appear or build up over time.\n"
+        "In these cases, the situation can often be more difficult\n\n"
+        "to judge, however action should still be taken, and you should report concerns.\n\n"
+        "Practitioners should use their judgement when making decisions on what to share."
+    )
+    assert reflow(text).split("\n") == [
+        "cases, e.g., neglect, the indicators may be subtle and appear or build up over time. "
+        "In these cases, the situation can often be more difficult to judge, however action "
+        "should still be taken, and you should report concerns.",
+        "",  # a full stop, then a capital: a real paragraph break
+        "Practitioners should use their judgement when making decisions on what to share.",
+    ]
 
 
 def test_to_html_escapes_every_piece() -> None:

@@ -63,8 +63,10 @@ def reflow(text: str) -> str:
     the next line starts a list item, and after a line under 60% of that width (the
     end of a paragraph, or a heading). Elsewhere lines are joined with a space, or
     with nothing after a hyphen ("pre-" + "birth"). Text whose lines are all short
-    (under 50 characters: a list of labels and values, say) is left as it is. Only
-    for display: stored text is unchanged.
+    (under 50 characters: a list of labels and values, say) is left as it is. A
+    blank line inside a sentence (a page break: a line ending in a letter or comma,
+    then one starting in lower case) is joined too. Only for display: stored text
+    is unchanged.
     """
     lines = [line.strip() for line in text.strip().splitlines()]
     lengths = sorted(len(line) for line in lines if line)
@@ -76,6 +78,10 @@ def reflow(text: str) -> str:
     for line in lines:
         if not line:
             out += "\n\n" if out and not out.endswith("\n\n") else ""
+            continue
+        split_sentence = line[0].islower() and (previous[-1:].isalpha() or previous[-1:] in ",;")
+        if out.endswith("\n\n") and split_sentence:
+            out = out[:-2] + " " + line
         elif not out or out.endswith("\n"):
             out += line
         elif _LIST_ITEM.match(line) or len(previous) < width * 0.6:
