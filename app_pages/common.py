@@ -58,6 +58,7 @@ CSS = """
 .scr-score { color: #6b7280; font-size: 0.8rem; margin-top: 0.4rem; }
 .scr-facts th { text-align: left; padding-right: 1rem; color: #4b5563; font-weight: 500; }
 .scr-facts td, .scr-facts th { border: none; padding: 0.1rem 1rem 0.1rem 0; }
+.scr-facts td { overflow-wrap: anywhere; }
 </style>
 """
 
