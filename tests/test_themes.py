@@ -285,6 +285,17 @@ def test_an_index_from_before_themes_says_to_retag_then_retag_works(small_index:
     assert sum(c.passages for c in counts) > 0
 
 
+def test_the_themes_table_never_breaks_a_slug(small_index: Path) -> None:
+    """Slugs are what `scrsearch theme SLUG` takes: on an 80-column terminal they once
+    folded ("sexual-abuse-intrafa" / "milial")."""
+    result = CliRunner().invoke(cli, ["themes", "--index", str(small_index)], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for count in theme_counts(Index.open(small_index).conn(), small_index):
+        assert any(f"│ {count.slug} " in line for line in lines), count.slug
+
+
 def test_retag_with_a_user_theme(small_index: Path, tmp_path: Path) -> None:
     user = tmp_path / "mine.yaml"
     user.write_text(

@@ -98,6 +98,20 @@ def ranking_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def _table(columns: tuple[str, ...], *, whole: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    """A rich table whose text columns fold, and whose ``whole`` columns (ids, slugs,
+    numbers: things to copy into the next command) are never broken across lines."""
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for col in columns:
+        if col in whole:
+            table.add_column(col, no_wrap=True)
+        else:
+            table.add_column(col, overflow="fold")
+    return table
+
+
 def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 

@@ -8,7 +8,15 @@ from typing import Any
 import click
 
 from ..config import load_config
-from .common import _console, _print_json, handle_errors, index_option, json_option, model_option
+from .common import (
+    _console,
+    _print_json,
+    _table,
+    handle_errors,
+    index_option,
+    json_option,
+    model_option,
+)
 
 
 @click.command()
@@ -134,12 +142,12 @@ def docs(index: str | None, as_json: bool) -> None:
             ]
         )
         return
-    from rich.table import Table
     from rich.text import Text
 
-    table = Table(show_lines=False)
-    for col in ("id", "title", "type", "partnership", "year", "pages", "passages"):
-        table.add_column(col, overflow="fold")
+    table = _table(
+        ("id", "title", "type", "partnership", "year", "pages", "passages"),
+        whole=("id", "type", "year", "pages", "passages"),
+    )
     for d, n, _ in rows:
         m = d.metadata
         table.add_row(  # Text(): titles come from documents and are never read as markup

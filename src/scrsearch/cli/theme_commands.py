@@ -13,6 +13,7 @@ from .common import (
     _print_hits,
     _print_json,
     _snip,
+    _table,
     handle_errors,
     index_option,
     json_option,
@@ -56,11 +57,10 @@ def themes_command(
     if as_json:
         _print_json([c.to_dict() for c in counts])
         return
-    from rich.table import Table
-
-    table = Table(show_lines=False)
-    for col in ("slug", "theme", "group", "passages", "reviews"):
-        table.add_column(col, overflow="fold")
+    table = _table(
+        ("slug", "theme", "group", "passages", "reviews"),
+        whole=("slug", "passages", "reviews"),
+    )
     for c in counts:
         table.add_row(c.slug, c.label, c.group, str(c.passages), str(c.reviews))
     console = _console()
