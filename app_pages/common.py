@@ -221,16 +221,23 @@ def pages_label(start: int | None, end: int | None) -> str | None:
     return None if start is None else export.pages_label(start, end)
 
 
-def passage_card(hit: Hit, *, cite: str, score: str, show_review: bool = True) -> None:
-    """One passage in a bordered card, with a link to read it in its review.
+def passage_card(hit: Hit, *, score: str, show_review: bool = True) -> None:
+    """One passage in a bordered card, cited, with a link to read it in its review.
+
+    The citation line is the same on every page that uses the card: partnership,
+    year, section and pages.
 
     Args:
         hit: the passage.
-        cite: the citation line, already escaped.
         score: the score line, already escaped.
         show_review: put the review's title above the passage.
     """
     title = f'<div class="scr-card-title">{esc(hit.document.title)}</div>' if show_review else ""
+    meta = hit.document.metadata
+    pages = pages_label(hit.chunk.page_start, hit.chunk.page_end)
+    cite = " · ".join(
+        esc(x) for x in (meta.partnership, meta.year, f"{hit.chunk.section} section", pages) if x
+    )
     with st.container(border=True):
         html_block(
             f'{title}<div class="scr-meta">{cite}</div>'

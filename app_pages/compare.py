@@ -122,20 +122,9 @@ with lessons_tab:
                 st.caption("No close passage.")
             for match in lesson.matches:
                 hit = match.hit
-                meta = hit.document.metadata
-                cite = " · ".join(
-                    common.esc(x)
-                    for x in (
-                        meta.year,
-                        common.pages_label(hit.chunk.page_start, hit.chunk.page_end),
-                        f"{hit.chunk.section} section",
-                    )
-                    if x
-                )
                 shared = named(match.shared_themes)
                 common.passage_card(
                     hit,
-                    cite=cite,
                     score=f"score {hit.score:.2f} (similarity {match.similarity:.2f}"
                     f"{', shared: ' + common.esc(shared) if shared else ''})",
                 )

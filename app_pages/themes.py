@@ -32,16 +32,7 @@ descriptions = {c.slug: c.description for c in counts}
 
 def passage_card(hit, *, show_review: bool = True) -> None:  # type: ignore[no-untyped-def]
     """One passage with its citation and a link to read it in the review."""
-    meta = hit.document.metadata
-    pages = common.pages_label(hit.chunk.page_start, hit.chunk.page_end)
-    cite = " · ".join(
-        common.esc(x)
-        for x in (meta.partnership, meta.year, f"{hit.chunk.section} section", pages)
-        if x
-    )
-    common.passage_card(
-        hit, cite=cite, score=f"confidence {hit.score:.2f}", show_review=show_review
-    )
+    common.passage_card(hit, score=f"confidence {hit.score:.2f}", show_review=show_review)
 
 
 # --- One theme across reviews --------------------------------------------------------

@@ -57,6 +57,8 @@ def test_starts_with_george_and_shows_lessons_beside_matches(served: Path) -> No
     assert "Child K" in body and "similarity" in body
     # Themes by the names the Themes page uses, not their slugs.
     assert "themes: Escalation and professional challenge" in body
+    # A match is cited as on the Themes page: partnership, year, section, pages.
+    assert "Harrowdale Local Safeguarding Children Board · 2015 · findings section · p" in body
     assert "escalation-challenge" not in body and "new-information" not in body
     assert "Compare side by side with this review" in [p.value for p in at.get("page_link")]
     assert {b.label for b in at.download_button} == {"Download JSON"}
