@@ -172,7 +172,8 @@ if not hits:
         st.rerun()
     st.stop()
 
-st.caption(f"{request.count(len(hits))} · {common.plain(request.describe())}")
+shown = replace(request, mode="keyword") if preview else request  # what the hits are
+st.caption(f"{request.count(len(hits))} · {common.plain(shown.describe())}")
 for hit in hits:
     meta = hit.document.metadata
     pages = common.pages_label(hit.chunk.page_start, hit.chunk.page_end)
