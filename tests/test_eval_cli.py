@@ -70,6 +70,16 @@ def test_eval_json_contract(tiny: tuple[Path, Path]) -> None:
         "mrr": 1.0,
     }
     assert data["modes"]["keyword"]["by_kind"]["keyword"] == 1.0
+    # The other modes against keyword search, paired over the two queries.
+    against = {c["mode"]: c for c in data["comparisons"]}
+    assert set(against) == {"semantic", "hybrid"}
+    for mode, c in against.items():
+        diffs = [q[mode]["ndcg@10"] - q["keyword"]["ndcg@10"] for q in data["queries"]]
+        assert c["baseline"] == "keyword" and c["difference"] == pytest.approx(
+            sum(diffs) / 2, abs=1e-4
+        )
+        assert c["better"] + c["worse"] + c["tied"] == 2
+        assert c["ci95"][0] <= c["difference"] <= c["ci95"][1]
 
 
 def test_eval_tables_and_modes_option(tiny: tuple[Path, Path]) -> None:
@@ -79,6 +89,11 @@ def test_eval_tables_and_modes_option(tiny: tuple[Path, Path]) -> None:
     assert result.exit_code == 0, result.output
     assert "nDCG@10 per query" in result.stdout and "county lines" in result.stdout
     assert "semantic" not in result.stdout
+    assert "against keyword" not in result.stdout  # one mode: nothing to compare
+    assert "│ t1 " in result.stdout and "1.000" in result.stdout  # 80 columns keep them whole
+    args = ["eval", str(qrels), "--index", str(index), "--modes", "keyword,hybrid"]
+    table = CliRunner().invoke(cli, [*args, "--baseline", "hybrid"]).stdout
+    assert "nDCG@10 against hybrid, paired over the queries" in table
 
 
 def test_eval_root_option_and_bad_mode(tiny: tuple[Path, Path], hash_embedder) -> None:

@@ -8,8 +8,10 @@ import pytest
 
 from scrsearch.eval import (
     EvalResult,
+    compare_modes,
     dcg,
     match_documents,
+    mean_ci,
     mrr,
     ndcg_at_k,
     query_metrics,
@@ -95,6 +97,55 @@ def test_summary_means_by_mode_and_kind() -> None:
     # mean nDCG = (1 + 0.5 + 0) / 3 = 0.5; rare = (1 + 0.5) / 2 = 0.75; keyword = 0
     assert summary["ndcg@10"] == 0.5 and summary["recall@50"] == 1.0
     assert summary["by_kind"] == {"rare": 0.75, "keyword": 0.0}
+
+
+def _paired(rows: list[tuple[str, float, float]]) -> EvalResult:
+    result = EvalResult("t", ("keyword", "hybrid"))
+    for n, (kind, keyword, hybrid) in enumerate(rows):
+        row = {"id": f"q{n}", "kind": kind, "query": f"q{n}"}
+        for mode, value in (("keyword", keyword), ("hybrid", hybrid)):
+            row[mode] = {"ndcg@10": value, "recall@10": value, "recall@50": value, "mrr": value}
+        result.queries.append(row)
+    return result
+
+
+def test_a_mode_against_the_baseline_by_hand() -> None:
+    # hybrid - keyword per query: +0.2, -0.1, 0, +0.3 -> mean 0.4 / 4 = +0.1;
+    # 2 better, 1 worse, 1 the same; rare: (0.2 - 0.1) / 2 = +0.05, keyword: (0 + 0.3) / 2
+    result = _paired(
+        [("rare", 0.5, 0.7), ("rare", 0.6, 0.5), ("keyword", 0.4, 0.4), ("keyword", 0.1, 0.4)]
+    )
+    (c,) = result.comparisons()
+    assert (c.mode, c.baseline, c.metric) == ("hybrid", "keyword", "ndcg@10")
+    assert c.difference == pytest.approx(0.1)
+    assert (c.better, c.worse, c.tied) == (2, 1, 1)
+    assert c.by_kind == pytest.approx({"rare": 0.05, "keyword": 0.15})
+    # The interval holds the mean and lies within the smallest and largest difference.
+    assert -0.1 <= c.ci95[0] < 0.1 < c.ci95[1] <= 0.3
+    assert result.to_dict()["comparisons"][0]["ci95"] == [round(v, 4) for v in c.ci95]
+
+
+def test_bootstrap_interval_narrows_with_more_queries_and_is_repeatable() -> None:
+    few = [0.2, -0.1, 0.0, 0.3]
+    low, high = mean_ci(few)
+    wide = high - low
+    low, high = mean_ci(few * 10)  # the same spread over ten times the queries
+    assert high - low < wide / 2 and low < 0.1 < high
+    assert mean_ci(few) == mean_ci(few)  # a fixed seed: the same interval every run
+    assert low > 0  # 40 queries at +0.1 with this spread: the gain is established
+
+
+def test_identical_differences_give_a_point_interval() -> None:
+    assert mean_ci([0.05, 0.05, 0.05]) == (0.05, 0.05)
+    assert mean_ci([0.2]) == (0.2, 0.2) and mean_ci([]) == (0.0, 0.0)
+    same = compare_modes(_paired([("rare", 0.5, 0.5)] * 3).queries, "hybrid", "keyword")
+    assert (same.difference, same.ci95, same.tied) == (0.0, (0.0, 0.0), 3)
+
+
+def test_no_comparison_without_the_baseline_mode() -> None:
+    result = _paired([("rare", 0.5, 0.7)])
+    result.baseline = "semantic"
+    assert result.comparisons() == [] and result.to_dict()["comparisons"] == []
 
 
 def test_match_documents_by_path_ending_and_root() -> None:

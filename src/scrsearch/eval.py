@@ -23,6 +23,12 @@ Metrics, all per query and then averaged over queries:
   ideal ranking sorts all judged documents by grade.
 - **Recall@k**: the share of documents judged 1 or 2 found in the top ``k``.
 - **MRR**: ``1 / rank`` of the first document judged 1 or 2 (0 when none is ranked).
+
+Modes are also compared query by query with a baseline (keyword search by default):
+the mean difference in nDCG@10, its 95% bootstrap confidence interval (BCa, 10,000
+resamples of the queries, fixed seed), and how many queries got better, worse or
+stayed the same. A difference whose interval includes 0 is not established by the
+collection.
 """
 
 from __future__ import annotations
@@ -45,6 +51,11 @@ from .search import MODES, REVIEW_DEPTH, Searcher, rank_documents
 DEPTH = REVIEW_DEPTH
 
 METRICS = ("ndcg@10", "recall@10", "recall@50", "mrr")
+
+#: Resamples of the queries for the confidence interval of a difference between modes.
+BOOTSTRAP_RESAMPLES = 10_000
+#: Per-query metrics are rounded to 4 places, so smaller differences are ties.
+TIE = 5e-5
 
 Progress = Callable[[str, int, int], None]
 
@@ -95,6 +106,80 @@ def query_metrics(ranked: Sequence[str], judgements: Mapping[str, int]) -> dict[
 
 def mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
+
+
+def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+    """Bootstrap confidence interval of the mean (scipy's BCa, fixed seed).
+
+    ``(v, v)`` when every value is ``v`` (nothing varies to resample), and for one value.
+    """
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    data = np.asarray(values, dtype=float)
+    if data.size == 0:
+        return (0.0, 0.0)
+    if data.size == 1 or np.ptp(data) == 0:
+        return (float(data[0]), float(data[0]))
+    interval = bootstrap(
+        (data,),
+        np.mean,
+        confidence_level=level,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        random_state=0,
+    ).confidence_interval
+    return (float(interval.low), float(interval.high))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A mode against a baseline mode, query by query, on one metric."""
+
+    mode: str
+    baseline: str
+    metric: str
+    difference: float
+    ci95: tuple[float, float]
+    better: int
+    worse: int
+    tied: int
+    by_kind: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "baseline": self.baseline,
+            "metric": self.metric,
+            "difference": round(self.difference, 4),
+            "ci95": [round(self.ci95[0], 4), round(self.ci95[1], 4)],
+            "better": self.better,
+            "worse": self.worse,
+            "tied": self.tied,
+            "by_kind": {k: round(v, 4) for k, v in self.by_kind.items()},
+        }
+
+
+def compare_modes(
+    queries: Sequence[Mapping[str, Any]], mode: str, baseline: str, metric: str = "ndcg@10"
+) -> Comparison:
+    """``mode`` minus ``baseline`` on ``metric``, paired over the queries (rows as
+    :class:`EvalResult` keeps them: ``{"kind", mode: {metric: value}}``)."""
+    diffs = [float(q[mode][metric]) - float(q[baseline][metric]) for q in queries]
+    kinds = dict.fromkeys(str(q["kind"]) for q in queries)
+    return Comparison(
+        mode,
+        baseline,
+        metric,
+        mean(diffs),
+        mean_ci(diffs),
+        better=sum(d > TIE for d in diffs),
+        worse=sum(d < -TIE for d in diffs),
+        tied=sum(abs(d) <= TIE for d in diffs),
+        by_kind={
+            kind: mean([d for d, q in zip(diffs, queries, strict=True) if q["kind"] == kind])
+            for kind in kinds
+        },
+    )
 
 
 # --- qrels and the index ------------------------------------------------------
@@ -195,6 +280,8 @@ class EvalResult:
     warnings: list[str] = field(default_factory=list)
     #: Set by ``as_if_passages``: that size, and the keyword budget scaled for it.
     simulated: dict[str, int] | None = None
+    #: The mode the others are compared with (see :meth:`comparisons`).
+    baseline: str = "keyword"
 
     def summary(self, mode: str) -> dict[str, Any]:
         rows = [q[mode] for q in self.queries]
@@ -207,10 +294,21 @@ class EvalResult:
         out["queries"] = len(rows)
         return out
 
+    def comparisons(self) -> list[Comparison]:
+        """Every other mode against :attr:`baseline` (none if it was not evaluated)."""
+        if self.baseline not in self.modes or not self.queries:
+            return []
+        return [
+            compare_modes(self.queries, mode, self.baseline)
+            for mode in self.modes
+            if mode != self.baseline
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "collection": self.collection,
             "modes": {mode: self.summary(mode) for mode in self.modes},
+            "comparisons": [c.to_dict() for c in self.comparisons()],
             "queries": self.queries,
             "warnings": self.warnings,
             "simulated": self.simulated,
@@ -228,15 +326,17 @@ def evaluate(
     depth: int = DEPTH,
     progress: Progress | None = None,
     as_if_passages: int | None = None,
+    baseline: str = "keyword",
 ) -> EvalResult:
     """Rank every judged query in every mode and score the document rankings.
 
-    Queries with no judged document in the index are skipped (with a warning).
+    Queries with no judged document in the index are skipped (with a warning). The
+    other modes are compared with ``baseline`` (see :meth:`EvalResult.comparisons`).
     ``as_if_passages`` simulates a larger index's keyword search: the keyword budget
     is scaled down to the share of this index that the real budget is of that many
     passages (the semantic side is not scaled).
     """
-    for mode in modes:
+    for mode in (*modes, baseline):
         if mode not in MODES:
             raise ScrsearchError(f"Unknown mode '{mode}': use one of {', '.join(MODES)}")
     searcher = Searcher.open(index_dir, config=config, embedder=embedder)
@@ -250,7 +350,9 @@ def evaluate(
     sources = {int(r[0]): str(r[1]) for r in conn.execute("SELECT id, source FROM documents")}
     matched, warnings = match_documents(qrels.doc_ids(), sources, root)
     names = {doc: name for name, doc in matched.items()}
-    result = EvalResult(qrels.collection, tuple(modes), warnings=warnings, simulated=simulated)
+    result = EvalResult(
+        qrels.collection, tuple(modes), warnings=warnings, simulated=simulated, baseline=baseline
+    )
     for done, query in enumerate(qrels.queries, start=1):
         judgements = {d: g for d, g in query.judgements.items() if d in matched}
         if not any(g >= 1 for g in judgements.values()):
@@ -268,7 +370,8 @@ def evaluate(
 
 
 def tables(result: EvalResult) -> list[Any]:
-    """Rich tables for people: the summary per mode, nDCG@10 per kind, nDCG@10 per query."""
+    """Rich tables for people: the summary per mode, nDCG@10 per kind, the modes against
+    the baseline, and nDCG@10 per query."""
     from rich.table import Table
 
     kinds = list(dict.fromkeys(q["kind"] for q in result.queries))
@@ -292,14 +395,25 @@ def tables(result: EvalResult) -> list[Any]:
         n = sum(q["kind"] == kind for q in result.queries)
         scores = (f"{result.summary(m)['by_kind'][kind]:.3f}" for m in result.modes)
         by_kind.add_row(kind, str(n), *scores)
+    compared = result.comparisons()
+    against = Table(title=f"nDCG@10 against {result.baseline}, paired over the queries")
+    for name in ("mode", "difference", "95% interval", "queries better / worse / same"):
+        against.add_column(name, justify="left" if name == "mode" else "right", no_wrap=True)
+    for c in compared:
+        against.add_row(
+            c.mode,
+            f"{c.difference:+.3f}",
+            f"{c.ci95[0]:+.3f} to {c.ci95[1]:+.3f}",
+            f"{c.better} / {c.worse} / {c.tied}",
+        )
     per_query = Table(title="nDCG@10 per query")
     for name in ("id", "kind", *result.modes):
         per_query.add_column(
             name, justify="right" if name in result.modes else "left", no_wrap=True
         )
-    per_query.add_column("query", no_wrap=True, overflow="ellipsis", max_width=44)
+    per_query.add_column("query", max_width=44)  # wraps: narrow terminals keep the numbers
     for q in result.queries:
         per_query.add_row(
             q["id"], q["kind"], *(f"{q[m]['ndcg@10']:.3f}" for m in result.modes), q["query"]
         )
-    return [summary, by_kind, per_query]
+    return [summary, by_kind, *([against] if compared else []), per_query]

@@ -39,6 +39,12 @@ from .common import (
     help="Simulate a larger index's keyword search: scale the keyword budget to the "
     "share of this index that it is of this many passages.",
 )
+@click.option(
+    "--baseline",
+    default="keyword",
+    show_default=True,
+    help="The mode the others are compared with, query by query.",
+)
 @json_option
 @handle_errors
 def eval_command(
@@ -47,6 +53,7 @@ def eval_command(
     root: str | None,
     modes: str,
     as_if_passages: int | None,
+    baseline: str,
     as_json: bool,
 ) -> None:
     """Score ranking against judged queries QRELS: nDCG@10, Recall@10/50 and MRR per mode."""
@@ -61,6 +68,7 @@ def eval_command(
         root=root,
         config=config,
         as_if_passages=as_if_passages,
+        baseline=baseline,
     )
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
