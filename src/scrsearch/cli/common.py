@@ -6,16 +6,20 @@ import json
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..config import SETTINGS
 
+if TYPE_CHECKING:  # rich is imported when output is printed, not at start-up
+    from rich.console import Console
+    from rich.table import Table
+
 _HELP = {s.name: s.help for s in SETTINGS}
 
 
-def _console(stderr: bool = False):  # type: ignore[no-untyped-def]
+def _console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
@@ -98,7 +102,7 @@ def ranking_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def _table(columns: tuple[str, ...], *, whole: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+def _table(columns: tuple[str, ...], *, whole: tuple[str, ...] = ()) -> Table:
     """A rich table whose text columns fold, and whose ``whole`` columns (ids, slugs,
     numbers: things to copy into the next command) are never broken across lines."""
     from rich.table import Table
