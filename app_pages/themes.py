@@ -124,8 +124,12 @@ if not cells:
     st.info("No passage in the library has been tagged with a theme yet.")
     st.stop()
 for cell in cells:
-    title = cell["title"] if len(cell["title"]) <= 70 else cell["title"][:69] + "…"
-    cell["review"] = f"{title} · {cell['year'] or 'n.d.'} (#{cell['doc_id']})"
+    # Short row labels leave the columns room on a laptop screen: the review's name
+    # ("Child K", "Alex Kelly") where it has one, else its title, then type and year.
+    name = cell["review_name"] or cell["title"]
+    name = name if len(name) <= 32 else name[:31] + "…"
+    kind = f"{cell['review_type']} " if cell["review_type"] else ""
+    cell["review"] = f"{name} · {kind}{cell['year'] or 'n.d.'} (#{cell['doc_id']})"
 
 pick = alt.selection_point(fields=["doc_id", "slug"], name="cell")
 chart = (
@@ -138,7 +142,7 @@ chart = (
             sort=[c.label for c in counts],
             axis=alt.Axis(labelAngle=-90, labelLimit=240, labelOverlap=False, orient="top"),
         ),
-        y=alt.Y("review:N", title=None, axis=alt.Axis(labelLimit=420, labelOverlap=False)),
+        y=alt.Y("review:N", title=None, axis=alt.Axis(labelLimit=280, labelOverlap=False)),
         color=alt.Color(
             "strength:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), title="Strength"
         ),
@@ -151,9 +155,9 @@ chart = (
         ],
     )
     .add_params(pick)
-    .properties(height=alt.Step(24))
+    .properties(width=alt.Step(15), height=alt.Step(24))
 )
-event = st.altair_chart(chart, on_select="rerun", key="heatmap", width="stretch")
+event = st.altair_chart(chart, on_select="rerun", key="heatmap", width="content")
 
 chosen: tuple[int, str] | None = None
 selection = getattr(event, "selection", None) or {}

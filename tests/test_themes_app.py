@@ -46,6 +46,13 @@ def open_page(page: str, **params: str) -> AppTest:
     return at
 
 
+def _rows(chart) -> list[str]:  # type: ignore[no-untyped-def]
+    """The heatmap's row labels, from the Arrow table Streamlit sends with the chart."""
+    import pyarrow as pa
+
+    return pa.ipc.open_stream(chart.proto.data.data).read_all().column("review").to_pylist()
+
+
 def links(at: AppTest) -> list[str]:
     return [link.value for link in at.get("page_link")]
 
@@ -56,8 +63,14 @@ def test_heatmap_and_picking_a_review_and_theme(served: Path) -> None:
     charts = at.get("vega_lite_chart")
     assert charts, "the heatmap is drawn"
     spec = json.loads(charts[0].proto.spec)
-    # Theme names stand upright: at -50 degrees, 36 of them in narrow columns overlapped.
+    # Theme names stand upright in columns of their own width: at -50 degrees in columns
+    # stretched to the page, 36 of them overlapped, and on a laptop screen the long
+    # review titles squeezed the columns to a few pixels.
     assert spec["encoding"]["x"]["axis"]["labelAngle"] == -90
+    assert spec["width"] == {"step": 15}
+    rows = set(_rows(charts[0]))
+    assert any(r.startswith("George · briefing 2020 (#") for r in rows), rows
+    assert max(len(r) for r in rows) <= 60
     review = at.selectbox(key="themes_review")
     george = next(o for o in review.options if "George" in o)
     review.select(george).run()

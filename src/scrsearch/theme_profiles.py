@@ -191,6 +191,8 @@ def theme_matrix(conn: sqlite3.Connection, index_dir: str | Path = "index") -> l
         {
             "doc_id": doc_id,
             "title": docs[doc_id].title,
+            "review_name": docs[doc_id].metadata.review_name,
+            "review_type": docs[doc_id].metadata.review_type,
             "year": docs[doc_id].metadata.year,
             "source": docs[doc_id].source,
             "slug": slug,
