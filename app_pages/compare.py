@@ -77,7 +77,7 @@ def named(slugs: tuple[str, ...]) -> str:
     return "; ".join(labels.get(slug, slug) for slug in slugs)
 
 
-one, two, three = st.columns([1.4, 1.4, 1])
+one, two, three = st.columns(3)
 one.page_link(
     THEMES_PAGE,
     label="Themes of this review",

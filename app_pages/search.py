@@ -72,7 +72,7 @@ with st.form("search"):
         key="search_q",
         placeholder="e.g. new information shared in a meeting but the plan was not changed",
     )
-    left, right = st.columns([3, 1])
+    left, right = st.columns([2, 1])
     left.radio("Mode", MODES, key="search_mode", horizontal=True, help=MODE_HELP)
     right.checkbox(
         "Group by review", key="search_group", help="Show the best passage of each review."
@@ -190,28 +190,36 @@ for hit in hits:
             f'<div class="scr-passage">{common.passage_html(hit.chunk.text, request.query)}</div>'
             f'<div class="scr-score">score {hit.score:.3f} · {common.esc(hit.method)}</div></div>'
         )
-        one, two, three, four = st.columns([1, 2, 1.5, 1.5])
-        if one.button("More like this", key=f"like-{hit.chunk.chunk_id}"):
+        # Short labels, explained on hover, so the row fits a laptop screen.
+        one, two, three, four = st.columns([1.3, 1.5, 1, 1])
+        if one.button(
+            "More like this",
+            key=f"like-{hit.chunk.chunk_id}",
+            help="Passages that say something similar, in any review",
+        ):
             st.query_params.from_dict(
                 SearchRequest(query=request.query, like=hit.chunk.chunk_id).to_params()
             )
             st.rerun()
         two.page_link(
             common.REVIEW_PAGE,
-            label=f"Open the review at {pages}" if pages else "Open the review at this passage",
+            label=f"Open at {pages}" if pages else "Open the passage",
+            help="Read the review, at this passage",
             icon=":material/article:",
             query_params=common.review_params(hit, request.query),
         )
         review_only = {"doc": str(hit.document.doc_id)}
         three.page_link(
             "app_pages/themes.py",
-            label="Themes of this review",
+            label="Themes",
+            help="The themes of this review",
             icon=":material/hub:",
             query_params=review_only,
         )
         four.page_link(
             "app_pages/compare.py",
-            label="Compare this review",
+            label="Compare",
+            help="Where else this review's learning appears",
             icon=":material/compare_arrows:",
             query_params=review_only,
         )

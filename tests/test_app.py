@@ -124,9 +124,9 @@ def test_search_finds_the_george_briefing(demo: Path) -> None:
     assert "lessons section" in george
     assert "<mark>information</mark>" in george and "score " in george
     links = [link.value for link in at.get("page_link")]
-    assert links.count("Open the review at this passage") + sum(
-        v.startswith("Open the review at p") for v in links
-    ) == len(found)
+    assert links.count("Open the passage") + sum(v.startswith("Open at p") for v in links) == len(
+        found
+    )
     assert sum(b.label == "More like this" for b in at.button) == len(found)
     assert {b.label for b in at.download_button} >= {"CSV", "Markdown"}
 

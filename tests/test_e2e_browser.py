@@ -152,7 +152,7 @@ def test_search_then_open_the_review_in_a_real_browser(app_url: str, tmp_path: P
             if "George" in title
         )
         passage = page.locator(".scr-passage").nth(rank).inner_text()
-        page.get_by_role("link", name=re.compile("^Open the review")).nth(rank).click()
+        page.get_by_role("link", name=re.compile("^Open (at p|the passage)")).nth(rank).click()
         page.wait_for_url("**/review?**", timeout=30_000)
         heading = page.locator("h2", has_text="Learning from Serious Case Review George")
         heading.wait_for(timeout=30_000)
