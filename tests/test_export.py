@@ -66,6 +66,31 @@ def test_markdown_quotes_each_passage_with_its_citation() -> None:
         render(hits, "pdf")
 
 
+def test_markdown_keeps_a_passages_lists_and_paragraphs() -> None:
+    """A PDF passage: its line wraps undone, its bullets and numbered points on their own
+    lines, its paragraphs apart, and no list or emphasis invented by Markdown."""
+    from markdown_it import MarkdownIt
+
+    wrapped = (
+        "• Practitioners integrate their help and protection roles with confidence and \n"
+        "compassion, making good use of their professional authority. \n"
+        "• Practitioners use professional curiosity and critical analysis to challenge \n"
+        "themselves to consider all relevant evidence. \n"
+        " \n"
+        "1. Any new information emerging requires *thorough* consideration, which may \n"
+        "lead to a change in the plan for the child.\n"
+        "- Not all practitioners are aware of, or use, the CSCP escalation policy today."
+    )
+    text = to_markdown([hit(1, wrapped)])
+    html = MarkdownIt("commonmark").render(text)
+    quote = html[html.index("<blockquote>") : html.index("</blockquote>")]
+    assert quote.count("<p>") == 2  # two paragraphs
+    assert quote.count("<br />") == 2  # a line each for the two bullets and the two points
+    assert "confidence and compassion" in quote  # the wrap undone
+    assert "<ol>" not in quote and "<ul>" not in quote and "<em>" not in quote
+    assert "1. Any new information" in quote and "- Not all practitioners" in quote
+
+
 def test_request_round_trips_through_url_params() -> None:
     request = SearchRequest(
         "escalation policy", "keyword", 25, 2015, 2020, "Westmere", "scr", "lessons", "3", True

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
+from .highlight import reflow
 from .types import Hit
 
 #: CSV columns, in order.
@@ -106,12 +107,32 @@ def to_markdown(hits: Sequence[Hit], *, title: str | None = None, about: str | N
             f"## {hit.rank}. {_md(hit.document.title)}",
             "",
             *([f"*{_md(details)}*", ""] if details else []),
-            f"> {_md(passage_text(hit.chunk.text))}",
+            _quote(hit.chunk.text),
             "",
             f"— {_md(citation(hit))}",
             "",
         ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _quote(text: str) -> str:
+    """A passage as a Markdown block quote, read as prose (:func:`highlight.reflow`): its
+    list items and short lines keep their own lines (hard breaks), its paragraphs stay
+    apart, and a PDF's line wraps are undone."""
+    paragraphs = reflow(text).split("\n\n")
+    return "\n>\n".join(
+        "\\\n".join(f"> {_md_line(line)}" for line in paragraph.split("\n"))
+        for paragraph in paragraphs
+    )
+
+
+#: A line start Markdown would read as a list item ("1. ", "2) ", "- ", "+ ").
+_LIST_START = re.compile(r"^(\d{1,9})([.)])(?=\s|$)|^([-+])(?=\s|$)")
+
+
+def _md_line(line: str) -> str:
+    """:func:`_md`, and a leading list marker escaped, so the line shows as written."""
+    return _LIST_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", _md(line))
 
 
 def render(hits: Sequence[Hit], fmt: str, *, about: str | None = None) -> str:
