@@ -1,4 +1,5 @@
-"""One real-browser run of the main path: start the app, search, open the review.
+"""One real-browser run of the main path: start the app, search, open the review, and
+pick a review's theme by clicking its cell in the Themes heatmap.
 
 Headless Chromium from Debian (``apt-get install chromium``) driven by Playwright;
 Playwright's own browser downloads are never used. Set UPDATE_DOCS_SCREENSHOTS=1
@@ -161,6 +162,21 @@ def test_search_then_open_the_review_in_a_real_browser(app_url: str, tmp_path: P
         assert " ".join(marked.inner_text().split()) == " ".join(passage.split())
         page.get_by_role("button", name="Download the original file").wait_for()
         page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
+
+        # The Themes heatmap: a click on George's escalation cell opens those passages.
+        page.goto(f"{app_url}/themes")
+        cell = page.locator(
+            '[data-testid="stVegaLiteChart"] path[aria-roledescription="rect mark"]'
+            '[aria-label*="Theme: Escalation and professional challenge"]'
+            '[aria-label*="Review: Learning from Serious Case Review George"]'
+        )
+        cell.wait_for(timeout=60_000)
+        cell.click()
+        page.get_by_role(
+            "heading",
+            name="Escalation and professional challenge in Learning from Serious Case Review George",
+        ).wait_for(timeout=30_000)
+        page.locator(".scr-passage", has_text="CSCP escalation policy").wait_for(timeout=30_000)
         browser.close()
 
     assert not dialogs, dialogs
