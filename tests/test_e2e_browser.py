@@ -106,6 +106,16 @@ def test_search_then_open_the_review_in_a_real_browser(app_url: str, tmp_path: P
         page = browser.new_page(viewport={"width": 1360, "height": 1100})
         dialogs: list[str] = []
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        # Privacy: the pages must fetch nothing from anywhere but the app itself.
+        elsewhere: list[str] = []
+        page.on(
+            "request",
+            lambda request: (
+                None
+                if request.url.startswith((app_url, "data:", "blob:"))
+                else elsewhere.append(request.url)
+            ),
+        )
 
         started = time.perf_counter()
         page.goto(app_url)
@@ -180,6 +190,7 @@ def test_search_then_open_the_review_in_a_real_browser(app_url: str, tmp_path: P
         browser.close()
 
     assert not dialogs, dialogs
+    assert not elsewhere, f"requests that left the machine: {elsewhere}"
     print(
         f"\napp page ready {loaded:.1f} s after load; first results {first_results:.1f} s, "
         f"full hybrid results {first_full:.1f} s after the first click; "
