@@ -51,7 +51,7 @@ CSS = """
 .scr-card-title { font-weight: 600; font-size: 1.05rem; }
 .scr-meta { color: #4b5563; font-size: 0.9rem; margin-top: 0.15rem; }
 .scr-passage { white-space: pre-wrap; line-height: 1.5; margin-top: 0.5rem; }
-.scr-page { white-space: pre-wrap; line-height: 1.55; font-family: Georgia, serif; }
+.scr-page { white-space: pre-line; line-height: 1.55; font-family: Georgia, serif; }
 .scr-passage mark, .scr-page mark { background: #fde68a; padding: 0 1px; }
 .scr-page .scr-marked { background: #dbeafe; border-left: 3px solid #2563eb; padding: 2px 4px; }
 .scr-callout { background: #eff6ff; border-left: 4px solid #2563eb; padding: 0.75rem 1rem; border-radius: 4px; }

@@ -13,7 +13,7 @@ import streamlit as st
 from app_pages import common
 from scrsearch import library
 from scrsearch.errors import NotFoundError
-from scrsearch.highlight import to_html
+from scrsearch.highlight import to_html, unwrap
 
 common.require_index()
 index = common.index()
@@ -147,8 +147,14 @@ if len(numbers) > 1:
 else:
     page_number = wanted
 
+# The page reads as prose (unwrap turns a PDF's wrap newlines into spaces in place, so
+# the passage's offsets still mark it); lists, paragraphs and headings keep their lines.
+segments = review.page_segments(page_number, chunk)
+flat = unwrap("".join(piece for piece, _ in segments))
 parts = []
-for piece, marked in review.page_segments(page_number, chunk):
+offset = 0
+for piece, marked in segments:
+    piece, offset = flat[offset : offset + len(piece)], offset + len(piece)
     body = to_html(piece, query) if query else common.esc(piece)
     parts.append(f'<span class="scr-marked" id="passage">{body}</span>' if marked else body)
 with st.container(border=True):

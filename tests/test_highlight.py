@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scrsearch.highlight import reflow, to_html
+from scrsearch.highlight import reflow, to_html, unwrap
 
 # As pypdf gives a page of the Children's social care national framework: every
 # line ends where the PDF's line did, with a trailing space.
@@ -92,3 +92,26 @@ def test_to_html_escapes_every_piece() -> None:
     html = to_html("<script>alert(1)</script> escalation & policy", "escalation")
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<mark>escalation</mark> &amp; policy" in html
+
+
+def test_unwrap_joins_in_place_and_keeps_every_offset() -> None:
+    """The Review page marks a passage by its offsets in the page text, so unwrapping
+    must only turn wrap newlines into spaces."""
+    page = WRAPPED + "\n\n" + "Report ref: 2014-0285"
+    flat = unwrap(page)
+    assert len(flat) == len(page)
+    assert [i for i, (a, b) in enumerate(zip(page, flat, strict=True)) if a != b] == [
+        i for i, c in enumerate(page) if c == "\n" and flat[i] == " "
+    ]
+    lines = flat.split("\n")
+    assert lines[0].startswith("• Practitioners integrate") and "compassion," in lines[0]
+    assert lines[1].startswith("• Practitioners use professional curiosity")
+    assert "helping teams with pre-" in flat and "\nbirth assessments." in flat  # kept
+    assert "Next steps\nLocal authorities" in flat
+    # Reading it as reflow does gives reflow's text.
+    assert reflow(flat) == reflow(page)
+
+
+def test_unwrap_leaves_short_lines_alone() -> None:
+    header = "Report ref: 2014-0285\nDate of report: 2014-05-25\nCoroner: A. Walker"
+    assert unwrap(header) == header

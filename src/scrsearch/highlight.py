@@ -55,6 +55,9 @@ def snippet(text: str, query: str, width: int = 320) -> str:
 _LIST_ITEM = re.compile(r"^(?:[•●▪◦‣·*\-–—]|\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)])\s", re.I)
 
 
+_SPACES = re.compile(r"[ \t]+")
+
+
 def reflow(text: str) -> str:
     """Text with a PDF's line wraps undone, for reading: lines of one paragraph joined.
 
@@ -65,31 +68,75 @@ def reflow(text: str) -> str:
     with nothing after a hyphen ("pre-" + "birth"). Text whose lines are all short
     (under 50 characters: a list of labels and values, say) is left as it is. A
     blank line inside a sentence (a page break: a line ending in a letter or comma,
-    then one starting in lower case) is joined too. Only for display: stored text
-    is unchanged.
+    then one starting in lower case) is joined too, and runs of spaces are one
+    space. Only for display: stored text is unchanged.
     """
-    lines = [line.strip() for line in text.strip().splitlines()]
+    lines = [_SPACES.sub(" ", line.strip()) for line in text.strip().splitlines()]
+    joins = _joins(lines)
+    if joins is None:
+        return "\n".join(lines)
+    out = ""
+    for line, join in zip(lines, joins, strict=True):
+        if not line:
+            out += "\n\n" if out and not out.endswith("\n\n") else ""
+        elif not out:
+            out = line
+        elif out.endswith("\n\n"):
+            out = out[:-2] + " " + line if join == "sentence" else out + line
+        else:
+            out += {"space": " ", "hyphen": "", "line": "\n"}[join] + line
+    return out.strip()
+
+
+def unwrap(text: str) -> str:
+    """:func:`reflow`'s line joins made in place: each wrap's newline becomes a space.
+
+    Nothing else changes, so the result is exactly as long as ``text`` and offsets
+    into one are offsets into the other (the Review page marks a passage by offset).
+    Paragraphs, list items, short lines and hyphenated wraps keep their newlines.
+    """
+    raw = text.split("\n")
+    joins = _joins([line.strip() for line in raw])
+    if joins is None:
+        return text
+    return "".join(
+        ("" if i == 0 else " " if join == "space" else "\n") + line
+        for i, (line, join) in enumerate(zip(raw, joins, strict=True))
+    )
+
+
+def _joins(lines: list[str]) -> list[str] | None:
+    """How each stripped line joins the text before it, or ``None`` to leave them all.
+
+    ``"space"`` (a wrap), ``"hyphen"`` (a wrap after a hyphen), ``"line"`` (a new
+    line), ``"sentence"`` (after blank lines, but continuing the sentence) or
+    ``"paragraph"``; ``""`` for the first line and blank ones.
+    """
     lengths = sorted(len(line) for line in lines if line)
     width = lengths[int(0.8 * (len(lengths) - 1))] if lengths else 0
     if width < 50:
-        return "\n".join(lines)
-    out = ""
+        return None
+    joins: list[str] = []
     previous = ""
+    blank = False
     for line in lines:
         if not line:
-            out += "\n\n" if out and not out.endswith("\n\n") else ""
+            joins.append("")
+            blank = bool(previous)
             continue
-        split_sentence = line[0].islower() and (previous[-1:].isalpha() or previous[-1:] in ",;")
-        if out.endswith("\n\n") and split_sentence:
-            out = out[:-2] + " " + line
-        elif not out or out.endswith("\n"):
-            out += line
+        if not previous:
+            joins.append("")
+        elif blank:
+            continues = line[0].islower() and (previous[-1].isalpha() or previous[-1] in ",;")
+            joins.append("sentence" if continues else "paragraph")
         elif _LIST_ITEM.match(line) or len(previous) < width * 0.6:
-            out += "\n" + line
+            joins.append("line")
+        elif previous.endswith("-") and previous[-2:-1].isalpha():
+            joins.append("hyphen")
         else:
-            out += line if out.endswith("-") and out[-2:-1].isalpha() else " " + line
-        previous = line
-    return out.strip()
+            joins.append("space")
+        previous, blank = line, False
+    return joins
 
 
 def to_html(text: str, query: str) -> str:
