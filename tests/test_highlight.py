@@ -59,6 +59,21 @@ def test_numbered_items_keep_their_lines() -> None:
     ]
 
 
+def test_a_table_of_contents_keeps_its_lines() -> None:
+    # The contents page of the Children's social care national framework, as pypdf gives it.
+    contents = (
+        "Introduction 3 \n"
+        "About this guidance 3 \n"
+        "The Children’s Social Care Dashboard 4 \n"
+        "Support to embed the National Framework 4 \n"
+        "Review date 5 \n"
+        "What is the status of this guidance? 5 \n"
+        "Who is this guidance for? 6 \n"
+        "National Framework: Key Concepts 10 \n"
+    )
+    assert reflow(contents).split("\n") == [line.strip() for line in contents.splitlines()]
+
+
 def test_short_lines_are_left_alone() -> None:
     header = "Report ref: 2014-0285\nDate of report: 2014-05-25\nCoroner: A. Walker  \n\n\n"
     assert reflow(header) == "Report ref: 2014-0285\nDate of report: 2014-05-25\nCoroner: A. Walker"

@@ -63,8 +63,9 @@ def reflow(text: str) -> str:
 
     The wrap width is taken as the length of the passage's longer lines (the 80th
     percentile). A line break stays where a blank line follows (a paragraph), where
-    the next line starts a list item, and after a line under 60% of that width (the
-    end of a paragraph, or a heading). Elsewhere lines are joined with a space, or
+    the next line starts a list item, after a line under 60% of that width (the end
+    of a paragraph, or a heading), and after a line ending in a number when the next
+    starts with a capital (a table of contents). Elsewhere lines are joined with a space, or
     with nothing after a hyphen ("pre-" + "birth"). Text whose lines are all short
     (under 50 characters: a list of labels and values, say) is left as it is. A
     blank line inside a sentence (a page break: a line ending in a letter or comma,
@@ -129,7 +130,11 @@ def _joins(lines: list[str]) -> list[str] | None:
         elif blank:
             continues = line[0].islower() and (previous[-1].isalpha() or previous[-1] in ",;")
             joins.append("sentence" if continues else "paragraph")
-        elif _LIST_ITEM.match(line) or len(previous) < width * 0.6:
+        elif (
+            _LIST_ITEM.match(line)
+            or len(previous) < width * 0.6
+            or (previous[-1].isdigit() and line[0].isupper())  # a contents line's page number
+        ):
             joins.append("line")
         elif previous.endswith("-") and previous[-2:-1].isalpha():
             joins.append("hyphen")
