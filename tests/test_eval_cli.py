@@ -94,6 +94,10 @@ def test_eval_tables_and_modes_option(tiny: tuple[Path, Path]) -> None:
     args = ["eval", str(qrels), "--index", str(index), "--modes", "keyword,hybrid"]
     table = CliRunner().invoke(cli, [*args, "--baseline", "hybrid"]).stdout
     assert "nDCG@10 against hybrid, paired over the queries" in table
+    missing = CliRunner().invoke(cli, [*args, "--baseline", "semantic"])
+    assert missing.exit_code == 1
+    assert "baseline 'semantic' is not among the modes evaluated" in missing.stderr
+    assert "--modes" in missing.stderr
 
 
 def test_eval_root_option_and_bad_mode(tiny: tuple[Path, Path], hash_embedder) -> None:

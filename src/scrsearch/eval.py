@@ -326,19 +326,25 @@ def evaluate(
     depth: int = DEPTH,
     progress: Progress | None = None,
     as_if_passages: int | None = None,
-    baseline: str = "keyword",
+    baseline: str | None = None,
 ) -> EvalResult:
     """Rank every judged query in every mode and score the document rankings.
 
     Queries with no judged document in the index are skipped (with a warning). The
-    other modes are compared with ``baseline`` (see :meth:`EvalResult.comparisons`).
+    other modes are compared with ``baseline`` (see :meth:`EvalResult.comparisons`), by
+    default keyword search when it is among ``modes``.
     ``as_if_passages`` simulates a larger index's keyword search: the keyword budget
     is scaled down to the share of this index that the real budget is of that many
     passages (the semantic side is not scaled).
     """
-    for mode in (*modes, baseline):
+    for mode in (*modes, *([baseline] if baseline else [])):
         if mode not in MODES:
             raise ScrsearchError(f"Unknown mode '{mode}': use one of {', '.join(MODES)}")
+    if baseline is not None and baseline not in modes:
+        raise ScrsearchError(
+            f"The baseline '{baseline}' is not among the modes evaluated "
+            f"({', '.join(modes)}): add it to the modes (--modes)"
+        )
     searcher = Searcher.open(index_dir, config=config, embedder=embedder)
     simulated = None
     if as_if_passages:
@@ -351,7 +357,11 @@ def evaluate(
     matched, warnings = match_documents(qrels.doc_ids(), sources, root)
     names = {doc: name for name, doc in matched.items()}
     result = EvalResult(
-        qrels.collection, tuple(modes), warnings=warnings, simulated=simulated, baseline=baseline
+        qrels.collection,
+        tuple(modes),
+        warnings=warnings,
+        simulated=simulated,
+        baseline=baseline or "keyword",
     )
     for done, query in enumerate(qrels.queries, start=1):
         judgements = {d: g for d, g in query.judgements.items() if d in matched}

@@ -41,9 +41,8 @@ from .common import (
 )
 @click.option(
     "--baseline",
-    default="keyword",
-    show_default=True,
-    help="The mode the others are compared with, query by query.",
+    help="The mode the others are compared with, query by query. Default: keyword, "
+    "when it is evaluated.",
 )
 @json_option
 @handle_errors
@@ -53,7 +52,7 @@ def eval_command(
     root: str | None,
     modes: str,
     as_if_passages: int | None,
-    baseline: str,
+    baseline: str | None,
     as_json: bool,
 ) -> None:
     """Score ranking against judged queries QRELS: nDCG@10, Recall@10/50 and MRR per mode."""
