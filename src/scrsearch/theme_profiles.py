@@ -48,10 +48,11 @@ def theme_counts(conn: sqlite3.Connection, index_dir: str | Path = "index") -> l
 
 
 def theme_labels(conn: sqlite3.Connection) -> dict[str, str]:
-    """``{slug: label}`` of the themes the index was tagged with; empty if it never was."""
+    """``{slug: label}`` of the themes the index was tagged with, in the theme list's
+    order; empty if it never was."""
     if not has_tags(conn):
         return {}
-    return {slug: label for slug, label in conn.execute("SELECT slug, label FROM themes")}
+    return dict(conn.execute("SELECT slug, label FROM themes ORDER BY position"))
 
 
 def chunk_themes(
@@ -123,7 +124,7 @@ def review_profile(
     document = resolve_document(conn, doc)
     chunks = store.document_chunks(conn, document.doc_id)
     tags = chunk_themes(conn, [c.chunk_id for c in chunks])
-    labels = dict(conn.execute("SELECT slug, label FROM themes ORDER BY position"))
+    labels = theme_labels(conn)
     order = {s: i for i, s in enumerate(labels)}
     by_theme: dict[str, list[tuple[Chunk, float]]] = {}
     for chunk in chunks:
@@ -186,7 +187,7 @@ def theme_matrix(conn: sqlite3.Connection, index_dir: str | Path = "index") -> l
     for doc_id, slug, conf in rows:
         grouped.setdefault((doc_id, slug), []).append(conf)
     docs = {d.doc_id: d for d, _, _ in store.list_documents(conn)}
-    labels = dict(conn.execute("SELECT slug, label FROM themes ORDER BY position"))
+    labels = theme_labels(conn)
     return [
         {
             "doc_id": doc_id,
