@@ -120,10 +120,11 @@ def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _print_report(as_json: bool, data: Any, tables: Callable[[], list[Any]]) -> None:
-    """``data`` as JSON for machines, else the rich ``tables()`` for people."""
+def _print_report(as_json: bool, data: Callable[[], Any], tables: Callable[[], list[Any]]) -> None:
+    """``data()`` as JSON for machines, else the rich ``tables()`` for people; only the
+    one asked for is built."""
     if as_json:
-        _print_json(data)
+        _print_json(data())
         return
     console = _console()
     for table in tables():

@@ -71,7 +71,7 @@ def eval_command(
     )
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    _print_report(as_json, result.to_dict(), lambda: tables(result))
+    _print_report(as_json, result.to_dict, lambda: tables(result))
 
 
 @click.command("bench")
@@ -131,7 +131,7 @@ def bench(
         work_dir=work_dir,
         log=lambda message: err.print(message, markup=False, highlight=False),
     )
-    _print_report(as_json, result, lambda: tables(result))
+    _print_report(as_json, lambda: result, lambda: tables(result))
 
 
 @click.command("eval-themes")
