@@ -129,7 +129,7 @@ def rescore(
     first, with the scores FTS5's ``bm25(chunks_fts, 1.0, 0.5, 0.5)`` would give
     (sign flipped, so higher is better).
     """
-    wanted = list(dict.fromkeys(ids))
+    wanted = list(ids)  # store.select_in asks for each id once
     if not parts or not wanted:
         return []
     stats = stats or corpus_stats(conn)
