@@ -203,9 +203,15 @@ def measure_ingest(
     model = getattr(embedder, "model", None)
     t0 = time.perf_counter()
     if model is not None:
-        raw = model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+        raw = model.encode(
+            texts,
+            prompt=embedder.document_prefix or None,
+            batch_size=32,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
     else:
-        raw = embedder.embed_batch(texts)
+        raw = embedder.embed_prompted(texts, embedder.document_prefix)
     raw_s = time.perf_counter() - t0
     pipeline_rate = passages / report.embed_seconds
     raw_rate = len(texts) / raw_s
@@ -269,7 +275,7 @@ def _save_base(ingest_dir: Path, work: Path, embedder: Embedder, queries: Sequen
         .fetchall()
     )
     np.save(work / "base.npy", np.vstack([np.frombuffer(r[3], dtype=np.float32) for r in rows]))
-    np.save(work / "queries.npy", embedder.embed_batch(list(queries)))
+    np.save(work / "queries.npy", embedder.embed_prompted(list(queries), embedder.query_prefix))
     meta = {
         "model": index.model,
         "dimension": index.manifest.dimension,

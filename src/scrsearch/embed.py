@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -77,14 +77,18 @@ class Embedder(ABC):
         """Embed passages in batches, calling ``progress(n_done)`` after each batch."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
-            batch = [self.document_prefix + t for t in texts[start : start + batch_size]]
-            out[start : start + len(batch)] = self.embed_batch(batch)
+            batch = list(texts[start : start + batch_size])
+            out[start : start + len(batch)] = self.embed_prompted(batch, self.document_prefix)
             if progress is not None:
                 progress(len(batch))
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_batch([self.query_prefix + text])[0]
+        return self.embed_prompted([text], self.query_prefix)[0]
+
+    def embed_prompted(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+        """Embed texts each read after ``prompt`` (the model's query or document prompt)."""
+        return self.embed_batch([prompt + t for t in texts])
 
 
 class SentenceTransformerEmbedder(Embedder):
@@ -117,14 +121,22 @@ class SentenceTransformerEmbedder(Embedder):
         self.dimension = int(dim)
         self.max_tokens = int(self.model.max_seq_length or 256) - 2  # [CLS] and [SEP]
         self.tokenizer = self.model.tokenizer
-        self.query_prefix, self.document_prefix = model_prefixes(self.name)
+        self.query_prefix, self.document_prefix = model_prefixes(
+            self.name, getattr(self.model, "prompts", None)
+        )
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False, truncation=False))
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_prompted(texts, "")
+
+    def embed_prompted(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+        # sentence-transformers adds the prompt itself, so that a model whose pooling
+        # leaves the prompt's tokens out (``include_prompt: false``) is run as trained.
         vectors = self.model.encode(
             list(texts),
+            prompt=prompt or None,
             batch_size=max(len(texts), 1),
             convert_to_numpy=True,
             normalize_embeddings=True,
@@ -153,8 +165,21 @@ def longest_first(texts: Sequence[str], embed: Callable[[list[str]], np.ndarray]
     return out
 
 
-def model_prefixes(name: str) -> tuple[str, str]:
-    """The ``(query, document)`` prefixes a model expects: e5 models want ``query: ``/``passage: ``."""
+def model_prefixes(name: str, prompts: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The ``(query, document)`` prompts a model expects, put before each text.
+
+    A model that declares its prompts (``prompts`` in its
+    ``config_sentence_transformers.json``, e.g. EmbeddingGemma's
+    ``task: search result | query: `` and ``title: none | text: ``) gets those: the
+    ``query`` prompt, and the ``document`` (or else ``passage``) prompt. Otherwise e5
+    models, which need them but often do not declare them, get ``query: `` and
+    ``passage: ``, and other models none.
+    """
+    declared = dict(prompts or {})
+    query = declared.get("query", "")
+    document = declared.get("document", declared.get("passage", ""))
+    if query or document:
+        return query, document
     if re.search(r"\be5\b|e5-", name, re.I):
         return "query: ", "passage: "
     return "", ""

@@ -110,7 +110,9 @@ class OnnxEmbedder(Embedder):
         self.max_seq_length = int(meta["max_seq_length"])
         self.max_tokens = self.max_seq_length - 2  # [CLS] and [SEP], as the torch backend
         self.lower_case = bool(meta.get("do_lower_case", False))
-        self.query_prefix, self.document_prefix = model_prefixes(self.name)
+        default_query, default_document = model_prefixes(self.name)
+        self.query_prefix = str(meta.get("query_prefix", default_query))
+        self.document_prefix = str(meta.get("document_prefix", default_document))
 
     def _export(self, location: str) -> dict[str, Any]:
         try:
@@ -283,6 +285,8 @@ def export_model(location: str, folder: Path, name: str) -> dict[str, Any]:
             "dimension": torch_embedder.dimension,
             "max_seq_length": torch_embedder.max_tokens + 2,
             "do_lower_case": bool(getattr(st_model[0], "do_lower_case", False)),
+            "query_prefix": torch_embedder.query_prefix,
+            "document_prefix": torch_embedder.document_prefix,
             "inputs": names,
             "padding_side": tokenizer.padding_side,
             "truncation_side": tokenizer.truncation_side,
@@ -363,6 +367,11 @@ def _check_pipeline(st_model: Any, location: str) -> None:
         raise ModelLoadError(
             f"The onnx backend supports Transformer + mean Pooling (+ Normalize) models, but "
             f"'{location}' is {' + '.join(kinds)} (pooling {mode}). Use the torch backend."
+        )
+    if not getattr(pooling, "include_prompt", True):
+        raise ModelLoadError(
+            f"The onnx backend averages every token, but '{location}' leaves its prompt's "
+            "tokens out of the average (include_prompt: false). Use the torch backend."
         )
 
 
