@@ -159,12 +159,20 @@ def light_searcher() -> Searcher:
     current = manifest()
     assert current is not None
     config = load_config(index=str(index_dir()), model=current.model)
-    return Searcher(index(), config=config)
+    return Searcher(index(), config=config, keyword_pool=False)
 
 
 def needs_model(request: SearchRequest) -> bool:
-    """Whether a request embeds its query ("more like this" and keyword search do not)."""
-    return request.like is None and request.mode != "keyword"
+    """Whether a request embeds its query.
+
+    "More like this" does not, and keyword search does only on an index large enough
+    that it draws candidates from the semantic side (``Searcher.keyword_leaves_out_terms``).
+    """
+    if request.like is not None:
+        return False
+    if request.mode == "keyword":
+        return light_searcher().keyword_leaves_out_terms(request.query)
+    return True
 
 
 def searcher_for(request: SearchRequest) -> Searcher:

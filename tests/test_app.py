@@ -16,9 +16,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import build_hash_index, serve_copy
-from scrsearch import HashEmbedder, Index, load_config, store
+from scrsearch import HashEmbedder, Index, bm25, load_config, store
 from scrsearch.index import read_manifest
 from scrsearch.pipeline import ingest
+from scrsearch.query_text import fts_parts
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -338,6 +339,40 @@ def test_the_first_search_shows_keyword_matches_until_the_model_is_ready(
     assert previews == [True], "keyword matches were shown while the model loaded"
     assert cards(at) and all("· hybrid</div>" in c for c in cards(at))
     assert not at.info, "the keyword preview is replaced by the full results"
+
+
+@pytest.mark.parametrize("leaves_out_terms", [False, True])
+def test_keyword_search_uses_the_model_only_when_the_budget_leaves_out_terms(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, leaves_out_terms: bool
+) -> None:
+    """On a large index keyword search also scores the semantic side's best passages."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    from app_pages import common
+
+    index = tmp_path / "index"
+    ingest(FILES[:2], config=load_config(index=str(index)), embedder=HashEmbedder(24))
+    monkeypatch.setenv("SCRSEARCH_INDEX", str(index))
+    query = "escalation policy"
+    counts = bm25.term_counts(Index.open(index).conn(), fts_parts(query))
+    assert counts is not None and all(counts)
+    if leaves_out_terms:  # as if the index were large: only the rarer term fits
+        monkeypatch.setenv("SCRSEARCH_KEYWORD_BUDGET", str(min(counts)))
+    used: list[str] = []
+    searcher, light_searcher = common.searcher, common.light_searcher
+
+    def with_model() -> object:
+        used.append("with the model")
+        return searcher()
+
+    def without_model() -> object:
+        used.append("without")
+        return light_searcher()
+
+    monkeypatch.setattr(common, "searcher", with_model)
+    monkeypatch.setattr(common, "light_searcher", without_model)
+    at = start(q=query, mode="keyword")
+    assert ("with the model" in used) == leaves_out_terms
+    assert cards(at) and all("· keyword</div>" in c for c in cards(at))
 
 
 def test_scrsearch_app_starts_streamlit_locally_without_usage_stats(

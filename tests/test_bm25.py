@@ -9,7 +9,9 @@ import pytest
 
 from conftest import CORPUS, build_hash_index
 from scrsearch import Filters, Searcher, bm25, load_config
+from scrsearch import search as search_module
 from scrsearch.query_text import fts_parts
+from scrsearch.search import KEYWORD_POOL
 
 QUERIES = [
     "escalation policy not used",
@@ -135,6 +137,51 @@ def test_hybrid_keyword_side_scores_semantic_candidates(searcher: Searcher) -> N
     assert all(score == pytest.approx(exact[cid]) for cid, score in side)
     fused = dict(searcher.rank(query, mode="hybrid", depth=100))
     assert fused == dict(searcher.fuse(side, semantic))
+
+
+def rarest_only(searcher: Searcher, query: str) -> Searcher:
+    """The searcher with a budget that keeps only ``query``'s rarest term."""
+    counts = bm25.term_counts(searcher.index.conn(), fts_parts(query))
+    assert counts is not None
+    return with_budget(searcher, min(c for c in counts if c))
+
+
+def test_keyword_search_also_scores_the_semantic_sides_best_when_terms_are_left_out(
+    searcher: Searcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = "escalation policy not used"
+    exact = dict(fts5_ranking(searcher, query))
+    searcher = rarest_only(searcher, query)
+    assert searcher.keyword_leaves_out_terms(query)
+    rarest = dict(searcher.keyword(query, Filters(), 1000))  # FTS5's matches alone
+    pooled = dict(searcher.rank(query, mode="keyword", depth=1000))
+    semantic = searcher.semantic(searcher.embedder.embed_query(query), Filters(), KEYWORD_POOL)
+    from_pool = ({cid for cid, _ in semantic} & set(exact)) - set(rarest)
+    assert from_pool, "the pool finds passages the rarest term alone misses"
+    assert set(pooled) == set(rarest) | from_pool  # none without a query term
+    assert all(score == pytest.approx(exact[cid]) for cid, score in pooled.items())
+
+    def no_model(*_: object, **__: object) -> None:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(search_module, "load_embedder", no_model)
+    light = Searcher(searcher.index, config=searcher.config, keyword_pool=False)
+    assert dict(light.rank(query, mode="keyword", depth=1000)) == rarest
+
+
+def test_keyword_search_loads_no_model_when_no_term_is_left_out(
+    searcher: Searcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_model(*_: object, **__: object) -> None:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(search_module, "load_embedder", no_model)
+    query = "escalation policy not used"
+    for budget in (10**9, 0):  # every term fits; no term fits (all matched anyway)
+        config = searcher.config.with_overrides(keyword_budget=budget)
+        modelless = Searcher(searcher.index, config=config)
+        assert not modelless.keyword_leaves_out_terms(query)
+        assert modelless.rank(query, mode="keyword", depth=1000) == fts5_ranking(searcher, query)
 
 
 def test_eval_ranks_reviews_as_grouped_search_does(searcher: Searcher) -> None:

@@ -256,7 +256,12 @@ def test_large_indexes_match_the_rarest_terms_within_a_budget(
     ]
     assert keyword_docs() == {f"r{i}.txt" for i in range(10)}  # within budget: every term
     searcher.config = searcher.config.with_overrides(keyword_budget=2)
+    searcher.keyword_pool = False
     assert keyword_docs() == {"r3.txt"}  # "neglect" is over the budget
+    # With the semantic side's best passages scored too, those holding "neglect" count.
+    searcher.keyword_pool = True
+    assert keyword_docs() == {f"r{i}.txt" for i in range(10)}
+    searcher.keyword_pool = False
     exact = searcher.keyword("neglect hoarding", Filters(), 20, budget=math.inf)
     assert len(exact) == neglect  # an unlimited budget is exact BM25 over every term
     # When every term is over the budget, keyword search still matches them all;
