@@ -133,9 +133,14 @@ preview = common.needs_model(request) and not common.model_ready(manifest.model)
 if preview:
     with common.errors_shown():
         hits = replace(request, mode="keyword").run(common.light_searcher())
+    full = (
+        "the full keyword results (which also check the passages closest in meaning)"
+        if request.mode == "keyword"
+        else f"the {request.mode} results"
+    )
     st.info(
         "Showing keyword matches while the language model loads (only after the app starts); "
-        f"the {request.mode} results replace them in a few seconds."
+        f"{full} replace them in a few seconds."
     )
     loading = st.empty()
 else:
