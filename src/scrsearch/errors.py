@@ -60,11 +60,15 @@ class IndexNotFoundError(ScrsearchError):
 
 
 class ModelMismatchError(ScrsearchError):
-    def __init__(self, index_dir: str, index_model: str, index_dim: int, model: str, dim: int):
+    def __init__(
+        self, index_dir: str, index_model: str, index_dim: int, model: str, dim: int | None
+    ) -> None:
+        dims = f" ({dim} dims)" if dim else ""
         super().__init__(
             f"The index at {index_dir} was built with model '{index_model}' ({index_dim} dims), "
-            f"but the current model is '{model}' ({dim} dims). Search with --model '{index_model}', "
-            f"or rebuild the index with: scrsearch ingest PATH --index {index_dir} --rebuild"
+            f"but the chosen model is '{model}'{dims}. Leave --model and SCRSEARCH_MODEL unset "
+            f"(or set them to '{index_model}') to use the index's model, or rebuild the index "
+            f"with: scrsearch ingest PATH --index {index_dir} --rebuild"
         )
 
 

@@ -95,7 +95,8 @@ def ingest(
     Args:
         paths: files and folders (walked recursively).
         config: settings; defaults come from the environment.
-        embedder: the model; loaded from ``config.model`` if not given.
+        embedder: the model; if not given, the index's own (``config.model`` for a new
+            index, a rebuild, or when a model was chosen; see ``Config.model_for``).
         progress: called as ``progress(stage, done, total)``.
         prune: drop documents whose files are gone.
         rebuild: start a fresh index (e.g. to change model).
@@ -107,7 +108,10 @@ def ingest(
     started = time.perf_counter()
     config = config or load_config()
     index_dir = config.index_dir
-    embedder = embedder or load_embedder(config.model, config.backend)
+    if embedder is None:  # the index's own model, unless one was chosen
+        existing = None if rebuild else read_manifest(index_dir)
+        model = config.model_for(existing.model if existing is not None else None)
+        embedder = load_embedder(model, config.backend)
     model_name = canonical_model_name(embedder.name)
     urls = list(dict.fromkeys(str(p) for p in paths if is_url(p)))
     files, results = discover([p for p in paths if not is_url(p)])

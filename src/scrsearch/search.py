@@ -121,13 +121,13 @@ class Searcher:
     ) -> Searcher:
         config = config or load_config()
         index = Index.open(Path(index_dir) if index_dir else config.index_dir)
-        if embedder is None and canonical_model_name(config.model) != index.model:
+        if embedder is None and canonical_model_name(config.model_for(index.model)) != index.model:
             raise ModelMismatchError(
                 str(index.dir),
                 index.model,
                 index.manifest.dimension,
                 canonical_model_name(config.model),
-                0,
+                None,
             )
         return cls(index, config=config, embedder=embedder)
 
