@@ -187,7 +187,7 @@ def test_keyword_search_loads_no_model_when_no_term_is_left_out(
 def test_eval_ranks_reviews_as_grouped_search_does(searcher: Searcher) -> None:
     """``scrsearch eval`` must measure the review ranking users get."""
     from scrsearch.eval import DEPTH
-    from scrsearch.search import rank_documents
+    from scrsearch.ranking import rank_documents
 
     conn = searcher.index.conn()
     for query in QUERIES[:4]:

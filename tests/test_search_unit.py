@@ -11,7 +11,7 @@ import pytest
 from scrsearch import Filters, Searcher, ingest, load_config
 from scrsearch.errors import ModelMismatchError, ScrsearchError
 from scrsearch.query_text import fts_query
-from scrsearch.search import LENGTH_PRIOR, aggregate_documents, fuse_rrf, fuse_scores
+from scrsearch.ranking import LENGTH_PRIOR, aggregate_documents, fuse_rrf, fuse_scores
 
 DOCS = {
     "a-2015-scr.txt": "Serious Case Review: Child A\nPublished: May 2015\nWestmere Local Safeguarding Children Board\n\n"

@@ -14,7 +14,7 @@ index that holds its files, wherever they live.
 
 Evaluation is at the document level: passages are ranked as the product ranks them
 (:meth:`Searcher.rank`, ``DEPTH`` passages deep), and documents are ordered from
-them exactly as the product orders reviews (:func:`search.rank_documents`).
+them exactly as the product orders reviews (:func:`ranking.rank_documents`).
 
 Metrics, all per query and then averaged over queries:
 
@@ -44,7 +44,8 @@ from typing import Any
 from .config import Config
 from .embed import Embedder
 from .errors import ScrsearchError
-from .search import MODES, REVIEW_DEPTH, Searcher, rank_documents
+from .ranking import rank_documents
+from .search import MODES, REVIEW_DEPTH, Searcher
 
 #: Passages ranked per query before aggregating to documents: as deep as the
 #: product's review ranking goes.

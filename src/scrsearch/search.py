@@ -3,16 +3,14 @@
 Keyword search is SQLite FTS5 (BM25, Porter stemming) with user input always
 escaped. Semantic search is FAISS inner product over normalised vectors. Hybrid
 fuses the two: by default each side's scores are divided by that side's best
-score and the two are averaged (weighted), see :func:`fuse_scores`; reciprocal-rank
-fusion (:func:`fuse_rrf`) is the alternative.
+score and the two are averaged (weighted), see :func:`ranking.fuse_scores`; reciprocal-rank
+fusion (:func:`ranking.fuse_rrf`) is the alternative.
 """
 
 from __future__ import annotations
 
 import functools
-import math
-import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from .embed import Embedder, canonical_model_name, load_embedder
 from .errors import ModelMismatchError, NotFoundError, ScrsearchError
 from .index import Index
 from .query_text import fts_parts
+from .ranking import fuse_rrf, fuse_scores, rank_documents
 from .types import SECTIONS, Hit
 
 MODES = ("hybrid", "semantic", "keyword")
@@ -405,91 +404,3 @@ class Searcher:
             Hit(loaded[cid][0], loaded[cid][1], score, rank, method)
             for rank, (_, score, cid) in enumerate(docs, start=1)
         ]
-
-
-def fuse_scores(
-    rankings: Sequence[Sequence[tuple[int, float]]], *, weights: Sequence[float]
-) -> list[tuple[int, float]]:
-    """Weighted mean of scores, each ranking's scores divided by its own best score.
-
-    ``sum(w * score / best) / sum(w)`` over the rankings, so fused scores run from 0
-    to 1; a passage missing from a ranking gets 0 from it. Dividing by the best (not min-max) keeps a passage's fused score the
-    same however deep the rankings go, and keeps the gap between a strong and a weak
-    match, which reciprocal ranks throw away. Measured in ``docs/EVAL_BENCH.md``:
-    better than reciprocal-rank fusion on both judged collections.
-    """
-    scores: dict[int, float] = {}
-    total = sum(weights) or 1.0
-    for ranking, weight in zip(rankings, weights, strict=True):
-        best = max((score for _, score in ranking), default=0.0)
-        if best <= 0:
-            continue
-        for cid, score in ranking:
-            scores[cid] = scores.get(cid, 0.0) + weight * score / best / total
-    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-
-
-def fuse_rrf(
-    rankings: Sequence[Sequence[tuple[int, float]]], *, weights: Sequence[float], k: int = 60
-) -> list[tuple[int, float]]:
-    """Weighted reciprocal-rank fusion: ``sum(w / (k + rank))`` over the rankings."""
-    scores: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights, strict=True):
-        for rank, (cid, _) in enumerate(ranking, start=1):
-            scores[cid] = scores.get(cid, 0.0) + weight / (k + rank)
-    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-
-
-#: Document ranking: a review's best passage counts fully, its second best by this
-#: much (measured in docs/EVAL_BENCH.md: best alone, or more passages, rank worse).
-SECOND_PASSAGE_WEIGHT = 0.5
-
-#: Document ranking: subtracted per unit of ``ln(passages in the review)``. A long
-#: document has more chances of one passage that happens to match well, so without
-#: it long national guidance outranks the case reviews that are about the topic.
-LENGTH_PRIOR = 0.02
-
-
-def aggregate_documents(
-    ranked: Sequence[tuple[int, float]],
-    chunk_docs: Mapping[int, int],
-    passages: Mapping[int, int] | None = None,
-) -> list[tuple[int, float, int]]:
-    """Rank documents from a passage ranking: ``(doc_id, score, best_chunk_id)``, best first.
-
-    Passage scores are first divided by the best one, so every mode's scores run up
-    to 1 (BM25, cosine and fused scores alike). A document then scores its best
-    passage plus :data:`SECOND_PASSAGE_WEIGHT` times its second best, so a review that
-    speaks to the query twice beats one that mentions it once, less
-    :data:`LENGTH_PRIOR` times the log of its passage count when ``passages``
-    (``{doc_id: count}``) is given.
-    """
-    top = max((score for _, score in ranked), default=0.0)
-    scale = 1.0 / top if top > 0 else 1.0
-    scores: dict[int, float] = {}
-    seen: dict[int, int] = {}
-    best: dict[int, int] = {}
-    for cid, score in ranked:
-        doc = chunk_docs.get(cid)
-        if doc is None:
-            continue
-        count = seen.get(doc, 0)
-        if count < 2:
-            weight = 1.0 if count == 0 else SECOND_PASSAGE_WEIGHT
-            scores[doc] = scores.get(doc, 0.0) + weight * score * scale
-            best.setdefault(doc, cid)
-        seen[doc] = count + 1
-    if passages is not None:
-        for doc in scores:
-            scores[doc] -= LENGTH_PRIOR * math.log(max(passages.get(doc, 1), 1))
-    order = sorted(scores, key=lambda d: (-scores[d], best[d]))
-    return [(d, scores[d], best[d]) for d in order]
-
-
-def rank_documents(
-    conn: sqlite3.Connection, ranked: Sequence[tuple[int, float]]
-) -> list[tuple[int, float, int]]:
-    """The product's review ranking for a passage ranking (see :func:`aggregate_documents`)."""
-    chunk_docs = store.chunk_documents(conn, [cid for cid, _ in ranked])
-    passages = store.passage_counts(conn, set(chunk_docs.values()))
-    return aggregate_documents(ranked, chunk_docs, passages)
