@@ -161,9 +161,13 @@ def test_ingest_adds_to_an_index_with_its_own_model_unless_one_is_chosen(
     (docs / "later.txt").write_text("Review of Child Z\n\nThe plan was closed too early.\n")
     report = ingest([docs], config=load_config(index=str(index)))  # no model chosen
     assert report.summary()["indexed"] == 1 and read_manifest(index).model == "hash-32"
+    rebuilt = ingest([docs], config=load_config(index=str(index)), rebuild=True)
+    assert rebuilt.summary()["indexed"] == 4 and read_manifest(index).model == "hash-32"
     monkeypatch.setenv("SCRSEARCH_MODEL", "hash-64")
     with pytest.raises(ModelMismatchError, match="chosen model is 'hash-64' \\(64 dims\\)"):
         ingest([docs], config=load_config(index=str(index)))
+    ingest([docs], config=load_config(index=str(index)), rebuild=True)  # chosen: a new model
+    assert read_manifest(index).model == "hash-64"
 
 
 def test_stored_vectors_match_the_faiss_index(tmp_path: Path, hash_embedder) -> None:

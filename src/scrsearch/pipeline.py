@@ -95,11 +95,12 @@ def ingest(
     Args:
         paths: files and folders (walked recursively).
         config: settings; defaults come from the environment.
-        embedder: the model; if not given, the index's own (``config.model`` for a new
-            index, a rebuild, or when a model was chosen; see ``Config.model_for``).
+        embedder: the model; if not given, the index's own, also when rebuilding
+            (``config.model`` for a new index or when a model was chosen; see
+            ``Config.model_for``).
         progress: called as ``progress(stage, done, total)``.
         prune: drop documents whose files are gone.
-        rebuild: start a fresh index (e.g. to change model).
+        rebuild: start a fresh index (with a chosen model: to change model).
         ocr: optional OCR of image-only PDF pages.
 
     Returns:
@@ -108,8 +109,8 @@ def ingest(
     started = time.perf_counter()
     config = config or load_config()
     index_dir = config.index_dir
-    if embedder is None:  # the index's own model, unless one was chosen
-        existing = None if rebuild else read_manifest(index_dir)
+    if embedder is None:  # the index's own model (rebuilt or not), unless one was chosen
+        existing = read_manifest(index_dir)
         model = config.model_for(existing.model if existing is not None else None)
         embedder = load_embedder(model, config.backend)
     model_name = canonical_model_name(embedder.name)

@@ -24,7 +24,11 @@ from .common import (
 @index_option
 @model_option
 @click.option("--prune", is_flag=True, help="Drop indexed documents whose files are gone.")
-@click.option("--rebuild", is_flag=True, help="Start a fresh index (needed to change model).")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Start a fresh index (with --model: to change model; without, it keeps its model).",
+)
 @json_option
 @handle_errors
 def ingest(
