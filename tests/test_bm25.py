@@ -146,8 +146,18 @@ def rarest_only(searcher: Searcher, query: str) -> Searcher:
     return with_budget(searcher, min(c for c in counts if c))
 
 
+@pytest.fixture
+def forbid_model_loading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail a test that makes a searcher load a model (searchers given none)."""
+
+    def no_model(*_: object, **__: object) -> None:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(search_module, "load_embedder", no_model)
+
+
 def test_keyword_search_also_scores_the_semantic_sides_best_when_terms_are_left_out(
-    searcher: Searcher, monkeypatch: pytest.MonkeyPatch
+    searcher: Searcher, request: pytest.FixtureRequest
 ) -> None:
     query = "escalation policy not used"
     exact = dict(fts5_ranking(searcher, query))
@@ -160,22 +170,13 @@ def test_keyword_search_also_scores_the_semantic_sides_best_when_terms_are_left_
     assert from_pool, "the pool finds passages the rarest term alone misses"
     assert set(pooled) == set(rarest) | from_pool  # none without a query term
     assert all(score == pytest.approx(exact[cid]) for cid, score in pooled.items())
-
-    def no_model(*_: object, **__: object) -> None:
-        raise AssertionError("the model was loaded")
-
-    monkeypatch.setattr(search_module, "load_embedder", no_model)
+    request.getfixturevalue("forbid_model_loading")
     light = Searcher(searcher.index, config=searcher.config, keyword_pool=False)
     assert dict(light.rank(query, mode="keyword", depth=1000)) == rarest
 
 
-def test_keyword_search_loads_no_model_when_no_term_is_left_out(
-    searcher: Searcher, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def no_model(*_: object, **__: object) -> None:
-        raise AssertionError("the model was loaded")
-
-    monkeypatch.setattr(search_module, "load_embedder", no_model)
+@pytest.mark.usefixtures("forbid_model_loading")
+def test_keyword_search_loads_no_model_when_no_term_is_left_out(searcher: Searcher) -> None:
     query = "escalation policy not used"
     for budget in (10**9, 0):  # every term fits; no term fits (all matched anyway)
         config = searcher.config.with_overrides(keyword_budget=budget)
