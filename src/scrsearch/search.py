@@ -255,9 +255,8 @@ class Searcher:
         called only when terms were left out.
         """
         every = fts_parts(query)
-        parts = self._keyword_parts(every, self.config.keyword_budget if budget is None else budget)
-        if not parts and exhaustive:
-            parts = every
+        budget = self.config.keyword_budget if budget is None else budget
+        parts = self._matched_parts(every, budget, exhaustive)
         found = self._fts_match(parts, filters, depth) if parts else []
         if len(parts) == len(every):
             return found
@@ -274,8 +273,13 @@ class Searcher:
         indexes large enough for the budget to matter.
         """
         every = fts_parts(query)
-        kept = self._keyword_parts(every, self.config.keyword_budget)
-        return 0 < len(kept) < len(every)
+        return len(self._matched_parts(every, self.config.keyword_budget, True)) < len(every)
+
+    def _matched_parts(self, every: list[str], budget: float, exhaustive: bool) -> list[str]:
+        """The terms FTS5 matches: those within ``budget``, or, when none is and
+        ``exhaustive``, all of them."""
+        parts = self._keyword_parts(every, budget)
+        return every if not parts and exhaustive else parts
 
     def _keyword_pool(self, query: str, filters: Filters) -> Callable[[], list[int]]:
         """The semantic side's best passages, as extra candidates for keyword search.
