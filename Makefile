@@ -27,8 +27,8 @@ test: setup
 	$(BIN)/pytest
 
 lint: setup
-	$(BIN)/ruff check src tests app.py app_pages
-	$(BIN)/ruff format --check src tests app.py app_pages
+	$(BIN)/ruff check src tests app.py
+	$(BIN)/ruff format --check src tests app.py
 	$(BIN)/mypy
 
 bench: setup

@@ -124,6 +124,7 @@ SPECS = [
 # Parsing
 # --------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Block:
     kind: str  # title | h1 | h2 | para | num | bullet
@@ -134,8 +135,14 @@ class Block:
 _NUM = re.compile(r"^(\d+)\.\s+(.*)$", re.S)
 
 _ASCII = {
-    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
-    "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u00a0": " ",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2026": "...",
+    "\u00a0": " ",
     "\u2022": "-",
 }
 
@@ -191,6 +198,7 @@ def plain_text(text: str) -> str:
 # --------------------------------------------------------------------------
 # PDF
 # --------------------------------------------------------------------------
+
 
 def build_pdf(spec: Spec, front: list[Block], body: list[Block]) -> bytes:
     from fpdf import FPDF
@@ -255,7 +263,9 @@ def build_pdf(spec: Spec, front: list[Block], body: list[Block]) -> bytes:
             if pdf.get_y() > pdf.page_break_trigger - needed:
                 pdf.add_page()
             pdf.ln(3 if block.kind == "h1" else 1)
-            pdf.set_font("Helvetica", "B" if block.kind == "h1" else "BI", 13 if block.kind == "h1" else 11)
+            pdf.set_font(
+                "Helvetica", "B" if block.kind == "h1" else "BI", 13 if block.kind == "h1" else 11
+            )
             pdf.multi_cell(width, 7, pdf_text(block.text), align="L")
             pdf.ln(2)
         elif block.kind in ("num", "bullet"):
@@ -275,6 +285,7 @@ def build_pdf(spec: Spec, front: list[Block], body: list[Block]) -> bytes:
 # --------------------------------------------------------------------------
 # DOCX
 # --------------------------------------------------------------------------
+
 
 def _add_field(run, instr: str) -> None:
     from docx.oxml import OxmlElement
@@ -365,7 +376,10 @@ def build_docx(spec: Spec, front: list[Block], body: list[Block]) -> bytes:
 def _normalise_zip(data: bytes) -> bytes:
     """Rewrite a zip with fixed timestamps so the output is reproducible."""
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
         for info in src.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_DATE)
             fixed.compress_type = zipfile.ZIP_DEFLATED
@@ -375,6 +389,7 @@ def _normalise_zip(data: bytes) -> bytes:
 
 
 # --------------------------------------------------------------------------
+
 
 def build(spec: Spec) -> bytes:
     source = (SRC_DIR / spec.src).read_text(encoding="utf-8")
@@ -388,8 +403,11 @@ def build(spec: Spec) -> bytes:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="do not write; exit 1 if any generated file is missing or out of date")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="do not write; exit 1 if any generated file is missing or out of date",
+    )
     args = parser.parse_args(argv)
     stale = []
     for spec in SPECS:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from scrsearch import HashEmbedder, load_config
-from scrsearch.embed import SentenceTransformerEmbedder
-from scrsearch.pipeline import ingest
+from scrsearch.embed.base import SentenceTransformerEmbedder
+from scrsearch.ingestion.pipeline import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

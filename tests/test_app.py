@@ -16,13 +16,17 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import build_hash_index, serve_copy
-from scrsearch import HashEmbedder, Index, bm25, load_config, store
-from scrsearch.index import read_manifest
-from scrsearch.pipeline import ingest
-from scrsearch.query_text import fts_parts
+from scrsearch import HashEmbedder, Index, load_config
+from scrsearch.app import common
+from scrsearch.index import store
+from scrsearch.index.generations import read_manifest
+from scrsearch.ingestion.pipeline import ingest
+from scrsearch.search import bm25
+from scrsearch.search.query_text import fts_parts
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
+PACKAGED_APP = ROOT / "src" / "scrsearch" / "app" / "main.py"
 CORPUS = ROOT / "corpus"
 FILES = [
     CORPUS / "george-briefing.txt",
@@ -67,7 +71,7 @@ def start(page: str | None = None, /, **params: str) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=120)
     if page:
         at.run()
-        at.switch_page(f"app_pages/{page}.py")
+        at.switch_page(common.page_path(page))
     at.query_params.update(params)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -311,7 +315,7 @@ def test_the_first_search_shows_keyword_matches_until_the_model_is_ready(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.syspath_prepend(str(ROOT))
-    from app_pages import common
+    from scrsearch.app import common
 
     index = tmp_path / "index"
     ingest(FILES[:2], config=load_config(index=str(index)), embedder=HashEmbedder(24))
@@ -347,7 +351,7 @@ def test_keyword_search_uses_the_model_only_when_the_budget_leaves_out_terms(
 ) -> None:
     """On a large index keyword search also scores the semantic side's best passages."""
     monkeypatch.syspath_prepend(str(ROOT))
-    from app_pages import common
+    from scrsearch.app import common
 
     index = tmp_path / "index"
     ingest(FILES[:2], config=load_config(index=str(index)), embedder=HashEmbedder(24))
@@ -384,9 +388,9 @@ def test_scrsearch_app_starts_streamlit_locally_without_usage_stats(
 
     from scrsearch.cli import cli
 
-    calls: list[tuple[list[str], dict[str, str], Path]] = []
+    calls: list[tuple[list[str], dict[str, str], Path | None]] = []
 
-    def fake_call(argv: list[str], env: dict[str, str], cwd: Path) -> int:
+    def fake_call(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> int:
         calls.append((argv, env, cwd))
         return 0
 
@@ -395,14 +399,15 @@ def test_scrsearch_app_starts_streamlit_locally_without_usage_stats(
     result = CliRunner().invoke(cli, ["app", "--index", "my-index", "--port", "8600"])
     assert result.exit_code == 0, result.output
     (argv, env, cwd) = calls[0]
-    assert argv[1:5] == ["-m", "streamlit", "run", str(APP)]
+    assert argv[1:5] == ["-m", "streamlit", "run", str(PACKAGED_APP)]
     options = dict(zip(argv[5::2], argv[6::2], strict=True))
     assert options["--server.address"] == "127.0.0.1"
     assert options["--browser.gatherUsageStats"] == "false"
     assert options["--logger.hideWelcomeMessage"] == "true"  # no developer prompts
     assert options["--client.showErrorLinks"] == "false"  # no links that send errors away
     assert options["--server.port"] == "8600"
-    assert env["SCRSEARCH_INDEX"] == str(tmp_path / "my-index") and cwd == ROOT
+    assert options["--server.headless"] == "false" and options["--theme.base"] == "light"
+    assert env["SCRSEARCH_INDEX"] == str(tmp_path / "my-index") and cwd is None
     # `streamlit run app.py` in the checkout gets the same from the committed config.
     config = (ROOT / ".streamlit" / "config.toml").read_text().splitlines()
     assert 'address = "127.0.0.1"' in config and "gatherUsageStats = false" in config

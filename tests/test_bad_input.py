@@ -23,11 +23,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scrsearch import load_config, store
+from scrsearch import load_config
 from scrsearch.cli import cli
-from scrsearch.extract import extract
-from scrsearch.index import Index
-from scrsearch.pipeline import ingest
+from scrsearch.index import store
+from scrsearch.index.generations import Index
+from scrsearch.ingestion.extract import extract
+from scrsearch.ingestion.pipeline import ingest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "scrsearch"
 
@@ -330,7 +331,7 @@ def unreadable_as_root(monkeypatch: pytest.MonkeyPatch) -> None:
     """Root reads any file whatever its mode; make chmod 0 bite as it would for a user."""
     if os.geteuid() != 0:
         return
-    import scrsearch.pipeline as pipeline
+    import scrsearch.ingestion.pipeline as pipeline
 
     real = pipeline.file_sha256
 
@@ -538,7 +539,7 @@ def test_cli_accepts_a_file_name_with_a_leading_dash(
 def test_a_file_that_crashes_its_reader_does_not_stop_the_batch(
     tmp_path: Path, hash_embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import scrsearch.pipeline as pipeline
+    import scrsearch.ingestion.pipeline as pipeline
 
     folder = tmp_path / "in"
     folder.mkdir()
@@ -591,7 +592,7 @@ def test_a_pdf_with_thousands_of_pages_is_read_in_bounded_memory(tmp_path: Path)
 import resource, sys
 from pathlib import Path
 from scrsearch import HashEmbedder, load_config
-from scrsearch.pipeline import ingest
+from scrsearch.ingestion.pipeline import ingest
 emb = HashEmbedder()
 ingest([Path({str(small)!r})], config=load_config(index={str(tmp_path / "i1")!r}), embedder=emb)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS, build_hash_index
-from scrsearch import Filters, Searcher, bm25, load_config
-from scrsearch import search as search_module
-from scrsearch.query_text import fts_parts
-from scrsearch.search import KEYWORD_POOL
+from scrsearch import Filters, Searcher, load_config
+from scrsearch.search import bm25
+from scrsearch.search import searcher as search_module
+from scrsearch.search.query_text import fts_parts
+from scrsearch.search.searcher import KEYWORD_POOL
 
 QUERIES = [
     "escalation policy not used",
@@ -187,8 +188,8 @@ def test_keyword_search_loads_no_model_when_no_term_is_left_out(searcher: Search
 
 def test_eval_ranks_reviews_as_grouped_search_does(searcher: Searcher) -> None:
     """``scrsearch eval`` must measure the review ranking users get."""
-    from scrsearch.eval import DEPTH
-    from scrsearch.ranking import rank_documents
+    from scrsearch.measure.eval import DEPTH
+    from scrsearch.search.ranking import rank_documents
 
     conn = searcher.index.conn()
     for query in QUERIES[:4]:

@@ -7,9 +7,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scrsearch.chunk import chunk_pages, classify_heading, embedding_text
-from scrsearch.extract import extract
-from scrsearch.types import PAGE_JOIN, Page
+from scrsearch.ingestion.chunk import chunk_pages, classify_heading, embedding_text
+from scrsearch.ingestion.extract import extract
+from scrsearch.records import PAGE_JOIN, Page
 
 GEORGE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "george-briefing.txt"
 

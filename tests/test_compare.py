@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from scrsearch import HashEmbedder, Index, load_config, store
+from scrsearch import HashEmbedder, Index, load_config
 from scrsearch.cli import cli
-from scrsearch.compare import (
+from scrsearch.index import store
+from scrsearch.ingestion.pipeline import ingest
+from scrsearch.themes.compare import (
     LESSON_SECTIONS,
     MIN_PAIR,
     THEME_BONUS,
@@ -23,8 +25,7 @@ from scrsearch.compare import (
     default_document,
     lesson_chunks,
 )
-from scrsearch.pipeline import ingest
-from scrsearch.theme_profiles import chunk_themes
+from scrsearch.themes.profiles import chunk_themes
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import build_hash_index, serve_copy
+from scrsearch.app import common
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -32,7 +33,7 @@ def served(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> P
 def open_page(**params: str) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=120)
     at.run()
-    at.switch_page("app_pages/compare.py")
+    at.switch_page(common.COMPARE_PAGE)
     at.query_params.update(params)
     at.run()
     assert not at.exception, [e.value for e in at.exception]

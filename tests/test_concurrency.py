@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from scrsearch import load_config, store
-from scrsearch.index import Index, read_manifest
-from scrsearch.pipeline import ingest
-from scrsearch.search import Filters, Searcher
+from scrsearch import load_config
+from scrsearch.index import store
+from scrsearch.index.generations import Index, read_manifest
+from scrsearch.ingestion.pipeline import ingest
+from scrsearch.search.searcher import Filters, Searcher
 
 TOPICS = (
     "neglect bruising school police referral strategy meeting mother baby nursery GP "

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from scrsearch import load_config
-from scrsearch.index import Index, read_manifest
-from scrsearch.maintenance import check_index
-from scrsearch.pipeline import ingest
-from scrsearch.search import Searcher
+from scrsearch.index.generations import Index, read_manifest
+from scrsearch.index.maintenance import check_index
+from scrsearch.ingestion.pipeline import ingest
+from scrsearch.search.searcher import Searcher
 
 #: Runs the CLI in the child, halting at $CRASH_AT until the test kills it.
 DRIVER = r"""
@@ -48,10 +48,10 @@ def after(fn, at_call=1):
 def before(fn):
     return lambda *args, **kwargs: halt()
 
-import scrsearch.index as index
-import scrsearch.pipeline as pipeline
-import scrsearch.store as store
-from scrsearch.embed import HashEmbedder
+import scrsearch.index.generations as index
+import scrsearch.ingestion.pipeline as pipeline
+import scrsearch.index.store as store
+from scrsearch.embed.base import HashEmbedder
 
 if point == "extract":  # the third file is being read
     pipeline.extract = after(pipeline.extract, 2)

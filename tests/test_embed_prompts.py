@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scrsearch.embed import SentenceTransformerEmbedder, model_prefixes, resolve_model
+from scrsearch.embed.base import SentenceTransformerEmbedder, model_prefixes, resolve_model
 from scrsearch.errors import ModelLoadError
 
 GEMMA_PROMPTS = {
@@ -93,7 +93,7 @@ def test_the_onnx_backend_refuses_a_model_that_leaves_its_prompt_out_of_pooling(
     tmp_path: Path,
 ) -> None:
     pytest.importorskip("onnxruntime")
-    from scrsearch.embed_onnx import export_model
+    from scrsearch.embed.onnx import export_model
 
     folder = copy_model_with_prompts(tmp_path, include_prompt=False)
     with pytest.raises(ModelLoadError, match="include_prompt: false.*torch backend"):

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from scrsearch.cli import cli
 from scrsearch.config import load_config
-from scrsearch.eval import evaluate, load_qrels
-from scrsearch.pipeline import ingest
+from scrsearch.ingestion.pipeline import ingest
+from scrsearch.measure.eval import evaluate, load_qrels
 
 DOCS = {
     "county/lines.txt": "Child J was drawn into county lines drug running by older boys.\n",

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from scrsearch.eval import (
+from scrsearch.measure.eval import (
     EvalResult,
     compare_modes,
     dcg,

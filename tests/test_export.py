@@ -11,10 +11,10 @@ from click.testing import CliRunner
 
 from scrsearch import load_config
 from scrsearch.cli import cli
-from scrsearch.export import CSV_COLUMNS, citation, render, to_csv, to_markdown
-from scrsearch.pipeline import ingest
-from scrsearch.request import SearchRequest
-from scrsearch.types import Chunk, Document, Hit, Metadata
+from scrsearch.ingestion.pipeline import ingest
+from scrsearch.present.export import CSV_COLUMNS, citation, render, to_csv, to_markdown
+from scrsearch.records import Chunk, Document, Hit, Metadata
+from scrsearch.search.request import SearchRequest
 
 
 def hit(rank: int, text: str, *, page: int | None = 3, end: int | None = None, **meta) -> Hit:

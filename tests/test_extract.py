@@ -14,7 +14,7 @@ from scrsearch.errors import (
     NoTextLayerError,
     UnsupportedFormatError,
 )
-from scrsearch.extract import extract, join_hyphenated, strip_running_lines
+from scrsearch.ingestion.extract import extract, join_hyphenated, strip_running_lines
 
 
 def test_pdf_pages_are_numbered_from_one_with_text_per_page(tmp_path: Path) -> None:

@@ -20,10 +20,10 @@ from click.testing import CliRunner
 
 from scrsearch import load_config
 from scrsearch.cli import cli
-from scrsearch.fetch import FETCHED_DIR, FetchError, fetch_url, is_url
-from scrsearch.index import Index
-from scrsearch.pipeline import ingest
-from scrsearch.search import Searcher
+from scrsearch.index.generations import Index
+from scrsearch.ingestion.fetch import FETCHED_DIR, FetchError, fetch_url, is_url
+from scrsearch.ingestion.pipeline import ingest
+from scrsearch.search.searcher import Searcher
 
 REVIEW_HTML = (
     "<html><head><title>Child T: a practice review</title><script>var tracker = 1;</script>"
@@ -239,7 +239,7 @@ def test_fetch_refuses_other_schemes_and_dead_hosts(tmp_path: Path) -> None:
 
 def _docs(index: Path) -> list[tuple]:
     idx = Index.open(index)
-    from scrsearch import store
+    from scrsearch.index import store
 
     return store.list_documents(idx.conn())
 

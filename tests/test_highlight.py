@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scrsearch.highlight import reflow, to_html, unwrap
+from scrsearch.present.highlight import reflow, to_html, unwrap
 
 # As pypdf gives a page of the Children's social care national framework: every
 # line ends where the PDF's line did, with a trailing space.

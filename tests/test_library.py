@@ -1,4 +1,4 @@
-"""scrsearch.library: corrections, removal and uploads, each in a new index generation."""
+"""scrsearch.ingestion.library: corrections, removal and uploads, each in a new index generation."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scrsearch import Index, Searcher, load_config, store
+from scrsearch import Index, Searcher, load_config
 from scrsearch.cli import cli
 from scrsearch.errors import IndexNotFoundError, NotFoundError
-from scrsearch.index import read_manifest
-from scrsearch.library import (
+from scrsearch.index import store
+from scrsearch.index.generations import read_manifest
+from scrsearch.ingestion.library import (
     MetadataError,
     UploadRejectedError,
     add_uploads,
@@ -24,7 +25,7 @@ from scrsearch.library import (
     sanitise_name,
     save_upload,
 )
-from scrsearch.pipeline import ingest
+from scrsearch.ingestion.pipeline import ingest
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 FILES = [

@@ -14,10 +14,10 @@ from click.testing import CliRunner
 from scrsearch import load_config
 from scrsearch.cli import cli
 from scrsearch.errors import IndexCorruptError
-from scrsearch.index import MANIFEST, Index, read_manifest
-from scrsearch.maintenance import check_index, rebuild_index
-from scrsearch.pipeline import ingest
-from scrsearch.search import Searcher
+from scrsearch.index.generations import MANIFEST, Index, read_manifest
+from scrsearch.index.maintenance import check_index, rebuild_index
+from scrsearch.ingestion.pipeline import ingest
+from scrsearch.search.searcher import Searcher
 
 REVIEWS = {
     "child-a.txt": "The health visitor saw bruising on the baby and made no referral.",
@@ -92,8 +92,8 @@ def test_missing_faiss_file_is_found_and_rebuilt(index: Path, hash_embedder) -> 
 def test_rebuild_never_reads_documents_again(
     index: Path, hash_embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import scrsearch.extract
-    import scrsearch.pipeline
+    import scrsearch.ingestion.extract
+    import scrsearch.ingestion.pipeline
 
     before = answers(index, hash_embedder)
     for path in (tmp_path / "corpus").iterdir():
@@ -102,8 +102,8 @@ def test_rebuild_never_reads_documents_again(
     def forbidden(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise AssertionError("rebuild must not extract or embed")
 
-    monkeypatch.setattr(scrsearch.pipeline, "extract", forbidden)
-    monkeypatch.setattr(scrsearch.extract, "extract", forbidden)
+    monkeypatch.setattr(scrsearch.ingestion.pipeline, "extract", forbidden)
+    monkeypatch.setattr(scrsearch.ingestion.extract, "extract", forbidden)
     monkeypatch.setattr(type(hash_embedder), "embed_batch", forbidden)
     old = read_manifest(index)
     report = rebuild_index(index)
@@ -289,8 +289,8 @@ def test_removing_a_document_deletes_its_text_and_its_fetched_copy(
 ) -> None:
     """``remove`` leaves no copy of the text: not in the current generation, and with
     keep_previous=False not in the previous one; a fetched copy is deleted too."""
-    from scrsearch.fetch import FETCHED_DIR, FetchedFile
-    from scrsearch.index import begin_generation, publish, write_lock
+    from scrsearch.index.generations import begin_generation, publish, write_lock
+    from scrsearch.ingestion.fetch import FETCHED_DIR, FetchedFile
 
     config = load_config()
     secret = tmp_path / "secret.txt"
@@ -309,7 +309,7 @@ def test_removing_a_document_deletes_its_text_and_its_fetched_copy(
             (json.dumps(fetched.metadata(config.index_dir)), str(secret.resolve())),
         )
     conn.close()
-    from scrsearch import store
+    from scrsearch.index import store
 
     with write_lock(config.index_dir):
         gen = begin_generation(config.index_dir)

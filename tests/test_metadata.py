@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scrsearch.metadata import (
+from scrsearch.ingestion.metadata import (
     apply_overrides,
     detect_nation,
     detect_partnership,
@@ -16,7 +16,7 @@ from scrsearch.metadata import (
     extract_metadata,
     read_sidecar,
 )
-from scrsearch.types import Extracted, Metadata, Page
+from scrsearch.records import Extracted, Metadata, Page
 
 GEORGE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "george-briefing.txt"
 
@@ -26,7 +26,7 @@ def doc(text: str, title: str | None = None) -> Extracted:
 
 
 def test_george_briefing() -> None:
-    from scrsearch.extract import extract
+    from scrsearch.ingestion.extract import extract
 
     meta = extract_metadata(extract(GEORGE), GEORGE)
     assert meta == Metadata(

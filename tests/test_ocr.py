@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scrsearch import load_config, store
+from scrsearch import load_config
 from scrsearch.cli import cli
 from scrsearch.errors import ScrsearchError
-from scrsearch.ocr import default_ocr, ocr_available
-from scrsearch.pipeline import ingest
-from scrsearch.search import Searcher
+from scrsearch.index import store
+from scrsearch.ingestion.ocr import default_ocr, ocr_available
+from scrsearch.ingestion.pipeline import ingest
+from scrsearch.search.searcher import Searcher
 
 needs_ocr = pytest.mark.skipif(
     not ocr_available(),
@@ -105,7 +106,7 @@ def test_only_pages_without_text_are_ocrd_and_page_numbers_are_kept(
         calls.append(number)
         return real(path, number)
 
-    from scrsearch.extract import extract
+    from scrsearch.ingestion.extract import extract
 
     result = extract(tmp_path / "mixed.pdf", ocr=counting)
     assert calls == [3]

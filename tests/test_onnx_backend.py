@@ -18,7 +18,7 @@ import pytest
 from conftest import GEORGE
 from scrsearch import load_config
 from scrsearch.config import DEFAULT_MODEL
-from scrsearch.embed import HashEmbedder, load_embedder
+from scrsearch.embed.base import HashEmbedder, load_embedder
 from scrsearch.errors import ModelLoadError, ScrsearchError
 
 ODD_TEXTS = [
@@ -61,7 +61,7 @@ def test_backend_setting_defaults_to_torch_and_reads_the_environment(monkeypatch
 
 
 def test_missing_onnxruntime_names_the_fix(monkeypatch) -> None:
-    from scrsearch.embed_onnx import OnnxEmbedder
+    from scrsearch.embed.onnx import OnnxEmbedder
 
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails
     with pytest.raises(ModelLoadError) as info:
@@ -73,7 +73,7 @@ def test_missing_onnxruntime_names_the_fix(monkeypatch) -> None:
 
 
 def test_mean_pooling_ignores_padding_and_gives_unit_vectors() -> None:
-    from scrsearch.embed_onnx import mean_pool_normalise
+    from scrsearch.embed.onnx import mean_pool_normalise
 
     tokens = np.array(
         [[[3.0, 4.0], [3.0, 4.0], [100.0, -100.0]], [[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]],
@@ -86,7 +86,7 @@ def test_mean_pooling_ignores_padding_and_gives_unit_vectors() -> None:
 
 
 def test_cache_key_follows_the_model_and_the_versions(monkeypatch, tmp_path: Path) -> None:
-    from scrsearch import embed_onnx
+    from scrsearch.embed import onnx as embed_onnx
 
     model = tmp_path / "my model"
     model.mkdir()
@@ -102,7 +102,7 @@ def test_cache_key_follows_the_model_and_the_versions(monkeypatch, tmp_path: Pat
 
 
 def test_cache_root_comes_from_the_environment(monkeypatch, tmp_path: Path) -> None:
-    from scrsearch.embed_onnx import cache_root
+    from scrsearch.embed.onnx import cache_root
 
     monkeypatch.delenv("SCRSEARCH_ONNX_CACHE", raising=False)
     assert cache_root() == Path.home() / ".cache" / "scrsearch" / "onnx"
@@ -112,7 +112,7 @@ def test_cache_root_comes_from_the_environment(monkeypatch, tmp_path: Path) -> N
 
 
 def test_a_new_export_prunes_older_exports_of_the_same_model(tmp_path: Path) -> None:
-    from scrsearch.embed_onnx import META_FILE, prune_superseded
+    from scrsearch.embed.onnx import META_FILE, prune_superseded
 
     def export(name: str, location: str | None) -> Path:
         folder = tmp_path / name
@@ -145,7 +145,7 @@ def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def onnx_embedder(onnx_cache: Path):
-    from scrsearch.embed_onnx import OnnxEmbedder
+    from scrsearch.embed.onnx import OnnxEmbedder
 
     embedder = OnnxEmbedder(DEFAULT_MODEL, cache_dir=onnx_cache)
     assert embedder.exported
@@ -199,7 +199,7 @@ def test_onnx_counts_tokens_and_names_the_model_as_torch(onnx_embedder, real_emb
 
 @pytest.mark.slow
 def test_a_second_construction_reuses_the_cache(onnx_embedder, onnx_cache, monkeypatch) -> None:
-    from scrsearch import embed_onnx
+    from scrsearch.embed import onnx as embed_onnx
 
     model_file = onnx_embedder.folder / embed_onnx.MODEL_FILE
     before = model_file.stat().st_mtime_ns
@@ -234,7 +234,7 @@ def damage(folder: Path, how: str) -> None:
 @pytest.mark.parametrize("how", ["missing model", "garbled tokenizer", "missing meta"])
 def test_a_damaged_cache_is_rebuilt(onnx_embedder, tmp_path: Path, monkeypatch, how) -> None:
     """Damage a copy of the cache; a stand-in export (a copy of the good files) counts rebuilds."""
-    from scrsearch import embed_onnx
+    from scrsearch.embed import onnx as embed_onnx
 
     cache = tmp_path / "cache"
     folder = cache / onnx_embedder.folder.name
@@ -259,7 +259,7 @@ def test_a_damaged_cache_is_rebuilt(onnx_embedder, tmp_path: Path, monkeypatch, 
 
 @pytest.mark.slow
 def test_a_truncated_model_file_is_exported_again(onnx_embedder, tmp_path: Path) -> None:
-    from scrsearch.embed_onnx import OnnxEmbedder
+    from scrsearch.embed.onnx import OnnxEmbedder
 
     folder = tmp_path / onnx_embedder.folder.name
     shutil.copytree(onnx_embedder.folder, folder)
@@ -275,7 +275,7 @@ def test_a_truncated_model_file_is_exported_again(onnx_embedder, tmp_path: Path)
 def test_a_failed_export_leaves_no_folder_behind(onnx_cache, tmp_path: Path, monkeypatch) -> None:
     import onnxruntime.quantization
 
-    from scrsearch.embed_onnx import OnnxEmbedder
+    from scrsearch.embed.onnx import OnnxEmbedder
 
     def crash(*args, **kwargs):
         raise RuntimeError("disk full")
@@ -293,7 +293,7 @@ def test_cli_backend_option_ingests_with_onnx_and_torch_searches_the_same_index(
     from click.testing import CliRunner
 
     from scrsearch.cli import cli
-    from scrsearch.index import read_manifest
+    from scrsearch.index.generations import read_manifest
 
     monkeypatch.setenv("SCRSEARCH_ONNX_CACHE", str(onnx_cache))
     monkeypatch.delenv("SCRSEARCH_BACKEND", raising=False)  # restored after the test

@@ -14,7 +14,7 @@ from pdfgen import make_pdf
 from scrsearch import HashEmbedder, Index, Searcher, ingest, load_config
 from scrsearch.cli import cli
 from scrsearch.errors import ModelMismatchError
-from scrsearch.index import read_manifest
+from scrsearch.index.generations import read_manifest
 
 
 def write_docs(folder: Path) -> Path:
@@ -171,7 +171,7 @@ def test_ingest_adds_to_an_index_with_its_own_model_unless_one_is_chosen(
 
 
 def test_stored_vectors_match_the_faiss_index(tmp_path: Path, hash_embedder) -> None:
-    from scrsearch import store
+    from scrsearch.index import store
 
     docs = write_docs(tmp_path / "docs")
     index = tmp_path / "idx"

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS_REAL, DATA
-from scrsearch import Searcher, load_config, store
+from scrsearch import Searcher, load_config
+from scrsearch.index import store
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ import pytest
 
 from scrsearch import Filters, Searcher, ingest, load_config
 from scrsearch.errors import ModelMismatchError, ScrsearchError
-from scrsearch.query_text import fts_query
-from scrsearch.ranking import LENGTH_PRIOR, aggregate_documents, fuse_rrf, fuse_scores
+from scrsearch.search.query_text import fts_query
+from scrsearch.search.ranking import LENGTH_PRIOR, aggregate_documents, fuse_rrf, fuse_scores
 
 DOCS = {
     "a-2015-scr.txt": "Serious Case Review: Child A\nPublished: May 2015\nWestmere Local Safeguarding Children Board\n\n"
@@ -241,7 +241,7 @@ def test_hit_json_contract(searcher: Searcher) -> None:
 def test_large_indexes_match_the_rarest_terms_within_a_budget(
     tmp_path: Path, hash_embedder
 ) -> None:
-    from scrsearch import bm25
+    from scrsearch.search import bm25
 
     folder = tmp_path / "many"
     folder.mkdir()

@@ -15,18 +15,19 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from scrsearch import HashEmbedder, Index, load_config, store
+from scrsearch import HashEmbedder, Index, load_config
 from scrsearch.cli import cli
-from scrsearch.index import read_manifest
-from scrsearch.pipeline import ingest
-from scrsearch.theme_profiles import (
+from scrsearch.index import store
+from scrsearch.index.generations import read_manifest
+from scrsearch.ingestion.pipeline import ingest
+from scrsearch.themes.profiles import (
     chunk_themes,
     review_profile,
     theme_counts,
     theme_matrix,
     theme_passages,
 )
-from scrsearch.themes import (
+from scrsearch.themes.tagging import (
     GROUPS,
     NoThemeTagsError,
     Tagger,

@@ -14,7 +14,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import build_hash_index, serve_copy
-from scrsearch.index import read_manifest
+from scrsearch.app import common
+from scrsearch.index.generations import read_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -39,7 +40,7 @@ def served(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> P
 def open_page(page: str, **params: str) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=120)
     at.run()
-    at.switch_page(f"app_pages/{page}.py")
+    at.switch_page(common.page_path(page))
     at.query_params.update(params)
     at.run()
     assert not at.exception, [e.value for e in at.exception]

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from scrsearch import Index
 from scrsearch.cli import cli
-from scrsearch.theme_eval import (
+from scrsearch.measure.theme_eval import (
     LabelledPassage,
     ThemeScore,
     evaluate,
@@ -26,8 +26,8 @@ from scrsearch.theme_eval import (
     resolve,
     unknown_themes,
 )
-from scrsearch.themes import load_themes, tagger_for
-from scrsearch.types import Chunk
+from scrsearch.records import Chunk
+from scrsearch.themes.tagging import load_themes, tagger_for
 
 DATA = Path(__file__).resolve().parent / "data"
 LABELS = DATA / "themes_labelled.json"
@@ -141,7 +141,7 @@ def test_eval_themes_cli_reports_per_theme_precision_and_recall(
 ) -> None:
     """The CLI on the demo-corpus passages only (fast: their vectors are in the index)."""
     monkeypatch.setattr(
-        "scrsearch.embed.load_embedder", lambda model, backend="torch": real_embedder
+        "scrsearch.embed.base.load_embedder", lambda model, backend="torch": real_embedder
     )
     data = json.loads(LABELS.read_text())
     passages = [p for p in data["passages"] if p["file"].startswith("corpus/")]

@@ -9,12 +9,12 @@ The library comes first; the CLI and the Streamlit app are thin clients of it::
 """
 
 from .config import SETTINGS, Config, load_config
-from .embed import Embedder, HashEmbedder, load_embedder
+from .embed.base import Embedder, HashEmbedder, load_embedder
 from .errors import ScrsearchError
-from .index import Index
-from .pipeline import FileResult, IngestReport, ingest
-from .search import MODES, Filters, Searcher
-from .types import Chunk, Document, Extracted, Hit, Metadata, Page
+from .index.generations import Index
+from .ingestion.pipeline import FileResult, IngestReport, ingest
+from .records import Chunk, Document, Extracted, Hit, Metadata, Page
+from .search.searcher import MODES, Filters, Searcher
 
 __all__ = [
     "MODES",

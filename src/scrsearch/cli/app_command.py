@@ -1,14 +1,18 @@
-"""The ``app`` command: start the Streamlit web app."""
+"""The ``app`` command: start the Streamlit web app shipped in ``scrsearch.app``."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from ..config import load_config
+from ..errors import ScrsearchError
 from .common import handle_errors, index_option
+
+APP_DIR = Path(__file__).resolve().parents[1] / "app"
 
 
 @click.command("app")
@@ -28,35 +32,47 @@ def app_command(index: str | None, port: int | None, address: str) -> None:
 
     script = find_app()
     folder = load_config(index=index).index_dir.resolve()
+    options = streamlit_options()
+    options["server.address"] = address
+    if port:
+        options["server.port"] = str(port)
     argv = [sys.executable, "-m", "streamlit", "run", str(script)]
-    argv += ["--server.address", address, "--browser.gatherUsageStats", "false"]
-    argv += ["--server.showEmailPrompt", "false", "--server.fileWatcherType", "none"]
-    # No developer prompts in the page (Streamlit's "install skills" nudge); the URL is
-    # printed below instead of in Streamlit's welcome message.
-    argv += ["--logger.hideWelcomeMessage", "true"]
-    # An error shows no "Ask Google" / "Ask ChatGPT" links: they would send its
-    # message and traceback, which can name a review or quote it, off the machine.
-    argv += ["--client.showErrorLinks", "false"]
-    argv += ["--server.port", str(port)] if port else []
+    for name, value in options.items():
+        argv += [f"--{name}", value]
     click.echo(f"Starting the app on http://{address}:{port or 8501} with the index {folder}")
     env = {**os.environ, "SCRSEARCH_INDEX": str(folder)}
     try:
-        code = subprocess.call(argv, env=env, cwd=script.parent)
+        code = subprocess.call(argv, env=env)
     except KeyboardInterrupt:
         code = 0
     sys.exit(code)
 
 
+def streamlit_options() -> dict[str, str]:
+    """The app's Streamlit settings (``scrsearch/app/config.toml``) as ``section.key`` flags.
+
+    The same file is the checkout's ``.streamlit/config.toml``, so ``streamlit run app.py``
+    and an installed ``scrsearch app`` run alike: local only, no usage statistics, no
+    links that would send an error's text off the machine.
+    """
+    import tomllib
+
+    config = tomllib.loads((APP_DIR / "config.toml").read_text())
+    options: dict[str, str] = {}
+    for section, values in config.items():
+        for key, value in values.items():
+            options[f"{section}.{key}"] = (
+                str(value).lower() if isinstance(value, bool) else str(value)
+            )
+    return options
+
+
 def find_app() -> Any:
-    """The app's ``app.py``: beside the source tree (a checkout), else in the current folder."""
-    from pathlib import Path
-
-    from ..errors import ScrsearchError
-
-    for folder in (Path(__file__).resolve().parents[3], Path.cwd()):
-        if (folder / "app.py").is_file() and (folder / "app_pages").is_dir():
-            return folder / "app.py"
-    raise ScrsearchError(
-        "Cannot find the web app (app.py and app_pages/). Install scrsearch from a checkout "
-        "with `pip install -e .`, or run `scrsearch app` in the checkout's folder."
-    )
+    """The app's entry script, inside the installed package."""
+    script = APP_DIR / "main.py"
+    if not script.is_file():
+        raise ScrsearchError(
+            f"The web app is missing from this install ({script} not found). "
+            "Reinstall scrsearch: `pip install --force-reinstall scrsearch`."
+        )
+    return script

@@ -148,7 +148,7 @@ def _print_hits(hits: list[Any], query: str, as_json: bool) -> None:
     from rich.padding import Padding
     from rich.text import Text
 
-    from ..highlight import segments, snippet
+    from ..present.highlight import segments, snippet
 
     console = _console()
     if not hits:

@@ -46,8 +46,8 @@ def ingest(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ..ocr import default_ocr
-    from ..pipeline import ingest as run_ingest
+    from ..ingestion.ocr import default_ocr
+    from ..ingestion.pipeline import ingest as run_ingest
 
     config = load_config(index=index, model=model)
     labels = {"extract": "Reading files", "embed": "Embedding passages", "index": "Building index"}
@@ -123,8 +123,8 @@ def _print_ingest_report(report: Any, index: str) -> None:
 @handle_errors
 def docs(index: str | None, as_json: bool) -> None:
     """List the indexed documents with their metadata."""
-    from .. import store
-    from ..index import Index
+    from ..index import store
+    from ..index.generations import Index
 
     config = load_config(index=index)
     idx = Index.open(config.index_dir)
@@ -172,7 +172,7 @@ def docs(index: str | None, as_json: bool) -> None:
 @handle_errors
 def info(index: str | None, as_json: bool) -> None:
     """Show the index's model, size and counts."""
-    from ..index import Index
+    from ..index.generations import Index
 
     config = load_config(index=index)
     idx = Index.open(config.index_dir)
@@ -201,7 +201,7 @@ def check(index: str | None, as_json: bool) -> None:
 
     Prints each problem with the command that repairs it; exits 1 if any is an error.
     """
-    from ..maintenance import check_index
+    from ..index.maintenance import check_index
 
     config = load_config(index=index)
     report = check_index(config.index_dir)
@@ -234,8 +234,8 @@ def rebuild(index: str | None, model: str | None) -> None:
     Nothing is re-read or re-embedded. If the current database is damaged, the newest
     intact generation is used.
     """
-    from ..embed import canonical_model_name
-    from ..maintenance import rebuild_index
+    from ..embed.base import canonical_model_name
+    from ..index.maintenance import rebuild_index
 
     config = load_config(index=index)
     report = rebuild_index(
@@ -263,7 +263,7 @@ def remove(doc: str, index: str | None, as_json: bool) -> None:
 
     A file uploaded through the app is deleted too; any other file stays on disk.
     """
-    from ..library import remove_document
+    from ..ingestion.library import remove_document
 
     config = load_config(index=index)
     removed = remove_document(config.index_dir, doc, config=config)

@@ -56,7 +56,7 @@ def eval_command(
     as_json: bool,
 ) -> None:
     """Score ranking against judged queries QRELS: nDCG@10, Recall@10/50 and MRR per mode."""
-    from ..eval import evaluate, load_qrels, tables
+    from ..measure.eval import evaluate, load_qrels, tables
 
     config = load_config(index=index)
     chosen = [m.strip() for m in modes.split(",") if m.strip()]
@@ -113,7 +113,7 @@ def bench(
     as_json: bool,
 ) -> None:
     """Measure ingest, extraction, model load, search latency, recall and memory here."""
-    from ..bench import run_bench, tables
+    from ..measure.bench import run_bench, tables
 
     try:
         chosen = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
@@ -173,7 +173,7 @@ def eval_themes_command(
     as_json: bool,
 ) -> None:
     """Precision and recall of theme tagging, per theme, on a labelled set."""
-    from ..theme_eval import evaluate_file
+    from ..measure.theme_eval import evaluate_file
 
     config = load_config(model=model, themes=themes_file, **({"index": index} if index else {}))
     report, swept = evaluate_file(

@@ -27,8 +27,8 @@ from .common import (
 @handle_errors
 def search(query: str, index: str | None, model: str | None, as_json: bool, **ranking: Any) -> None:
     """Find the passages that best match QUERY, cited by review, page and section."""
-    from ..request import SearchRequest
-    from ..search import Searcher
+    from ..search.request import SearchRequest
+    from ..search.searcher import Searcher
 
     config = load_config(index=index, model=model)
     hits = SearchRequest(query, **ranking).run(Searcher.open(config=config))
@@ -56,7 +56,7 @@ def similar(
     **filters: Any,
 ) -> None:
     """More like this: passages similar to passage CHUNK_ID, or to --text."""
-    from ..search import Filters, Searcher
+    from ..search.searcher import Filters, Searcher
 
     config = load_config(index=index, model=model)
     hits = Searcher.open(config=config).similar(
@@ -88,9 +88,9 @@ def export_command(
     """Search for QUERY and write the results as cited CSV or Markdown."""
     from pathlib import Path
 
-    from ..export import render
-    from ..request import SearchRequest
-    from ..search import Searcher
+    from ..present.export import render
+    from ..search.request import SearchRequest
+    from ..search.searcher import Searcher
 
     config = load_config(index=index, model=model)
     request = SearchRequest(query, **ranking)

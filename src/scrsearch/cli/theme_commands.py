@@ -39,9 +39,9 @@ def themes_command(
     review: str | None, n_passages: int, index: str | None, themes_file: str | None, as_json: bool
 ) -> None:
     """List the themes with passage and review counts, or one review's theme profile."""
-    from ..index import Index
-    from ..theme_profiles import review_profile, theme_counts
-    from ..themes import load_themes, stored_digest
+    from ..index.generations import Index
+    from ..themes.profiles import review_profile, theme_counts
+    from ..themes.tagging import load_themes, stored_digest
 
     config = load_config(index=index, themes=themes_file)
     idx = Index.open(config.index_dir)
@@ -115,8 +115,8 @@ def _print_profile(profile: Any, n_passages: int) -> None:
 @handle_errors
 def theme_command(slug: str, k: int, per_review: int, index: str | None, as_json: bool) -> None:
     """The strongest passages for theme SLUG across reviews, with citations."""
-    from ..index import Index
-    from ..theme_profiles import theme_passages
+    from ..index.generations import Index
+    from ..themes.profiles import theme_passages
 
     config = load_config(index=index)
     idx = Index.open(config.index_dir)
@@ -149,7 +149,7 @@ def compare_command(
     """Where else has DOC's learning appeared? Each lesson of DOC with the closest
     passages in DOC2 (or in every other review), then the reviews ranked by shared
     learning, with the passage pairs and themes behind each score."""
-    from ..compare import compare
+    from ..themes.compare import compare
 
     config = load_config(index=index)
     result = compare(config.index_dir, doc, doc2, k=k, max_reviews=max_reviews, config=config)
@@ -226,7 +226,7 @@ def _print_comparison(result: Any) -> None:
 @handle_errors
 def retag_command(index: str | None, themes_file: str | None, as_json: bool) -> None:
     """Re-tag every passage with the current themes (after changing them), as a new generation."""
-    from ..themes import retag
+    from ..themes.tagging import retag
 
     config = load_config(index=index, themes=themes_file)
     result = retag(config)

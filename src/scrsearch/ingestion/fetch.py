@@ -1,0 +1,353 @@
+"""Fetch a review from the web, carefully: ``fetch_url(url, dest_dir)``.
+
+Every download has a connect/read timeout, an overall deadline, a size cap, a
+content-type check and a limit on redirects. Each failure raises :class:`FetchError`,
+one line naming the URL, the reason and the fix.
+
+Fetched files are stored under a generated folder named by their content hash,
+``<dest_dir>/<sha256 prefix>/<safe name>.<ext>``, so the same content always lands
+in the same place and nothing from the server chooses where a file is written.
+:func:`scrsearch.ingestion.pipeline.ingest` accepts URLs, fetches them into the index's
+``fetched/`` folder and keys the document by its URL, so a re-fetch re-indexes only
+when the content changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from ..errors import ScrsearchError
+
+#: Seconds to connect, and the longest silence allowed while reading.
+TIMEOUT = 20.0
+#: Seconds a whole download may take.
+TOTAL_TIMEOUT = 120.0
+#: The most redirects followed.
+MAX_REDIRECTS = 5
+#: The largest download, in bytes (the pipeline passes SCRSEARCH_MAX_FILE_MB).
+MAX_BYTES = 200 * 1024 * 1024
+#: The index sub-folder that holds fetched files.
+FETCHED_DIR = "fetched"
+
+#: Content types scrsearch reads, and the file extension each is saved with.
+CONTENT_TYPES = {
+    "application/pdf": ".pdf",
+    "application/x-pdf": ".pdf",
+    "text/html": ".html",
+    "application/xhtml+xml": ".html",
+    "text/plain": ".txt",
+    "text/markdown": ".md",
+    "text/x-markdown": ".md",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+}
+#: Types that say nothing: the file's name or first bytes decide.
+GENERIC_TYPES = {
+    "",
+    "application/octet-stream",
+    "binary/octet-stream",
+    "application/download",
+    "application/x-download",
+    "application/force-download",
+}
+_EXTENSIONS = {".pdf", ".html", ".htm", ".txt", ".md", ".markdown", ".docx"}
+
+
+class FetchError(ScrsearchError):
+    """A URL could not be fetched. ``reason`` is short and machine-friendly."""
+
+    def __init__(self, url: str, detail: str, fix: str | None = None, reason: str = "fetch"):
+        self.url = url
+        self.detail = detail
+        self.fix = fix
+        self.reason = reason
+        super().__init__(f"{url}: {detail}" + (f" ({fix})" if fix else ""))
+
+
+@dataclass(frozen=True)
+class FetchedFile:
+    """A downloaded file and where it came from."""
+
+    url: str
+    final_url: str
+    path: Path
+    content_type: str
+    sha256: str
+    size: int
+    retrieved_at: str
+
+    def metadata(self, base: Path | None = None) -> dict[str, Any]:
+        """What the pipeline records in the document's ``extra`` JSON.
+
+        ``file`` is the stored copy, relative to ``base`` (the index folder) when given,
+        so an index folder can be moved.
+        """
+        path = self.path
+        if base is not None:
+            with contextlib.suppress(ValueError):
+                path = self.path.resolve().relative_to(base.resolve())
+        return {
+            "url": self.url,
+            "final_url": self.final_url,
+            "retrieved_at": self.retrieved_at,
+            "content_type": self.content_type,
+            "file": str(path),
+        }
+
+
+def is_url(text: str | os.PathLike[str]) -> bool:
+    """Whether ``text`` is a web address rather than a path."""
+    return bool(re.match(r"^https?://", str(text), re.I))
+
+
+def fetch_url(
+    url: str,
+    dest_dir: Path | str,
+    *,
+    timeout: float = TIMEOUT,
+    total_timeout: float = TOTAL_TIMEOUT,
+    max_bytes: int = MAX_BYTES,
+    max_redirects: int = MAX_REDIRECTS,
+) -> FetchedFile:
+    """Download ``url`` into ``dest_dir`` and return where it went.
+
+    Args:
+        url: an ``http://`` or ``https://`` address.
+        dest_dir: the folder to store it in (created if needed).
+        timeout: seconds to connect, and the longest wait for the next bytes.
+        total_timeout: seconds the whole download may take.
+        max_bytes: refuse anything larger.
+        max_redirects: follow at most this many redirects.
+
+    Raises:
+        FetchError: naming the URL, the reason and the fix.
+    """
+    import requests
+
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise FetchError(
+            url, "not a web address", "give a full http:// or https:// URL", reason="bad-url"
+        )
+    dest = Path(dest_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    session = requests.Session()
+    session.max_redirects = max_redirects
+    session.trust_env = False  # no proxies or .netrc credentials picked up behind the user's back
+    headers = {
+        "User-Agent": "scrsearch (offline search of safeguarding reviews)",
+        "Accept": "application/pdf, text/html, application/vnd.openxmlformats-officedocument"
+        ".wordprocessingml.document, text/plain, text/markdown;q=0.9, */*;q=0.1",
+    }
+    deadline = time.monotonic() + total_timeout
+    tmp_path: Path | None = None
+    try:
+        with session.get(
+            url, headers=headers, stream=True, timeout=(timeout, timeout), allow_redirects=True
+        ) as response:
+            _check_status(url, response)
+            content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if content_type not in CONTENT_TYPES and content_type not in GENERIC_TYPES:
+                raise FetchError(
+                    url,
+                    f"the server sent '{content_type}', not a document scrsearch reads",
+                    "link to a PDF, HTML, DOCX, TXT or MD file",
+                    reason="wrong-type",
+                )
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise _too_large(url, int(declared), max_bytes)
+            fd, name = tempfile.mkstemp(dir=dest, prefix=".part-")
+            tmp_path = Path(name)
+            digest = hashlib.sha256()
+            size = 0
+            head = b""
+            with os.fdopen(fd, "wb") as out:
+                # read1 returns whatever has arrived, so a server that trickles bytes
+                # meets the deadline too (each wait is bounded by the read timeout).
+                while block := response.raw.read1(64 * 1024, decode_content=True):
+                    size += len(block)
+                    if size > max_bytes:
+                        raise _too_large(url, size, max_bytes, streamed=True)
+                    if time.monotonic() > deadline:
+                        raise FetchError(
+                            url,
+                            f"the download took longer than {total_timeout:g} s",
+                            "try again later, or download it in a browser and ingest the file",
+                            reason="timeout",
+                        )
+                    if len(head) < 1024:
+                        head += block[: 1024 - len(head)]
+                    digest.update(block)
+                    out.write(block)
+                out.flush()
+                os.fsync(out.fileno())
+            if size == 0:
+                raise FetchError(url, "the server sent an empty response", reason="empty")
+            final_url = response.url
+            disposition = response.headers.get("Content-Disposition", "")
+        ext = _extension(content_type, final_url, disposition, head)
+        if ext is None:
+            raise FetchError(
+                url,
+                f"cannot tell what kind of file the server sent ('{content_type or 'no type'}')",
+                "link to a PDF, HTML, DOCX, TXT or MD file",
+                reason="wrong-type",
+            )
+        sha = digest.hexdigest()
+        folder = dest / sha[:24]
+        folder.mkdir(exist_ok=True)
+        target = folder / (_safe_stem(final_url, disposition) + ext)
+        os.replace(tmp_path, target)
+        tmp_path = None
+        return FetchedFile(
+            url=url,
+            final_url=final_url,
+            path=target,
+            content_type=content_type,
+            sha256=sha,
+            size=size,
+            retrieved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+    except requests.exceptions.TooManyRedirects as exc:
+        raise FetchError(
+            url,
+            f"too many redirects (more than {max_redirects})",
+            "open it in a browser and use the final address",
+            reason="redirects",
+        ) from exc
+    except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
+        raise FetchError(
+            url,
+            f"no response within {timeout:g} s",
+            "check the address and your connection, or try again later",
+            reason="timeout",
+        ) from exc
+    except requests.exceptions.SSLError as exc:
+        raise FetchError(
+            url, "the secure connection failed (certificate problem)", reason="tls"
+        ) from exc
+    except requests.exceptions.ConnectionError as exc:
+        raise FetchError(
+            url,
+            "cannot connect to the server",
+            "check the address and your connection",
+            reason="connect",
+        ) from exc
+    except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
+        raise FetchError(url, "not a valid web address", "check the URL", reason="bad-url") from exc
+    except requests.exceptions.RequestException as exc:
+        raise FetchError(
+            url, f"the download failed ({type(exc).__name__})", "try again later"
+        ) from exc
+    finally:
+        session.close()
+        if tmp_path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                tmp_path.unlink()
+
+
+def _check_status(url: str, response: Any) -> None:
+    status = int(response.status_code)
+    if status < 400:
+        return
+    reason = response.reason or ""
+    if status in (401, 403):
+        fix = "the page needs a login: download it in a browser and ingest the file"
+    elif status in (404, 410):
+        fix = "check the address; the page may have moved"
+    elif status == 429 or status >= 500:
+        fix = "the server is busy or failing: try again later"
+    else:
+        fix = None
+    raise FetchError(url, f"the server answered {status} {reason}".rstrip(), fix, reason="http")
+
+
+def _too_large(url: str, size: int, max_bytes: int, streamed: bool = False) -> FetchError:
+    amount = f"more than {max_bytes / 1e6:.0f} MB" if streamed else f"{size / 1e6:.0f} MB"
+    return FetchError(
+        url,
+        f"the file is {amount}, over the {max_bytes / 1e6:.0f} MB limit",
+        "raise SCRSEARCH_MAX_FILE_MB if it is genuine",
+        reason="too-large",
+    )
+
+
+def _extension(content_type: str, url: str, disposition: str, head: bytes) -> str | None:
+    """The extension to save as: from the type, else the name, else the first bytes."""
+    if content_type in CONTENT_TYPES:
+        return CONTENT_TYPES[content_type]
+    for name in (_disposition_name(disposition), unquote(urlsplit(url).path)):
+        suffix = Path(name or "").suffix.lower()
+        if suffix in _EXTENSIONS:
+            return suffix
+    start = head.lstrip()[:512].lower()
+    if start.startswith(b"%pdf"):
+        return ".pdf"
+    if start.startswith(b"pk\x03\x04"):
+        return ".docx"
+    if start.startswith((b"<!doctype html", b"<html")):
+        return ".html"
+    return None
+
+
+def _disposition_name(disposition: str) -> str | None:
+    match = re.search(r"filename\*?=(?:UTF-8'')?\"?([^\";]+)", disposition, re.I)
+    return unquote(match.group(1)) if match else None
+
+
+def _safe_stem(url: str, disposition: str) -> str:
+    """A harmless file stem from the server's file name or the URL's last segment."""
+    name = _disposition_name(disposition) or unquote(urlsplit(url).path.rstrip("/")).rsplit("/")[-1]
+    stem = Path(name).stem if Path(name).suffix.lower() in _EXTENSIONS else name
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip(".-_")[:80]
+    return stem or "page"
+
+
+def sweep_fetched(index_dir: Path) -> list[Path]:
+    """Delete fetched files no document of the current generation refers to.
+
+    Called by the pipeline while it holds the write lock, so no other writer is
+    fetching at the same time. Returns the folders removed.
+    """
+    from ..index.generations import read_manifest
+
+    folder = index_dir / FETCHED_DIR
+    if not folder.is_dir():
+        return []
+    manifest = read_manifest(index_dir)
+    referenced: set[str] = set()
+    if manifest is not None:
+        try:
+            conn = sqlite3.connect(f"file:{index_dir / manifest.sqlite_name}?mode=ro", uri=True)
+            try:
+                rows = conn.execute(
+                    "SELECT json_extract(extra, '$.file') FROM documents "
+                    "WHERE json_extract(extra, '$.file') IS NOT NULL"
+                ).fetchall()
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return []  # cannot tell what is in use: delete nothing
+        referenced = {str((index_dir / r[0]).resolve().parent) for r in rows}
+    removed = []
+    for child in folder.iterdir():
+        if child.name.startswith(".part-"):
+            if time.time() - child.stat().st_mtime > 3600:  # left by a crashed download
+                child.unlink()
+            continue
+        if child.is_dir() and str(child.resolve()) not in referenced:
+            shutil.rmtree(child, ignore_errors=True)
+            removed.append(child)
+    return removed
