@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from scrsearch import HashEmbedder, load_config
-from scrsearch.embed.base import SentenceTransformerEmbedder
+from scrsearch.embed.torch import SentenceTransformerEmbedder
 from scrsearch.ingestion.pipeline import ingest
 
 ROOT = Path(__file__).resolve().parent.parent

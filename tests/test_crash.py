@@ -51,7 +51,7 @@ def before(fn):
 import scrsearch.index.generations as index
 import scrsearch.ingestion.pipeline as pipeline
 import scrsearch.index.store as store
-from scrsearch.embed.base import HashEmbedder
+from scrsearch.embed.hashing import HashEmbedder
 
 if point == "extract":  # the third file is being read
     pipeline.extract = after(pipeline.extract, 2)

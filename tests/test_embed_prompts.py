@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scrsearch.embed.base import SentenceTransformerEmbedder, model_prefixes, resolve_model
+from scrsearch.embed.base import model_prefixes, resolve_model
+from scrsearch.embed.torch import SentenceTransformerEmbedder
 from scrsearch.errors import ModelLoadError
 
 GEMMA_PROMPTS = {

@@ -18,7 +18,8 @@ import pytest
 from conftest import GEORGE
 from scrsearch import load_config
 from scrsearch.config import DEFAULT_MODEL
-from scrsearch.embed.base import HashEmbedder, load_embedder
+from scrsearch.embed.hashing import HashEmbedder
+from scrsearch.embed.registry import load_embedder
 from scrsearch.errors import ModelLoadError, ScrsearchError
 
 ODD_TEXTS = [

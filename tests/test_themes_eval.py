@@ -141,7 +141,7 @@ def test_eval_themes_cli_reports_per_theme_precision_and_recall(
 ) -> None:
     """The CLI on the demo-corpus passages only (fast: their vectors are in the index)."""
     monkeypatch.setattr(
-        "scrsearch.embed.base.load_embedder", lambda model, backend="torch": real_embedder
+        "scrsearch.embed.registry.load_embedder", lambda model, backend="torch": real_embedder
     )
     data = json.loads(LABELS.read_text())
     passages = [p for p in data["passages"] if p["file"].startswith("corpus/")]

@@ -9,7 +9,9 @@ The library comes first; the CLI and the Streamlit app are thin clients of it::
 """
 
 from .config import SETTINGS, Config, load_config
-from .embed.base import Embedder, HashEmbedder, load_embedder
+from .embed.base import Embedder
+from .embed.hashing import HashEmbedder
+from .embed.registry import load_embedder
 from .errors import ScrsearchError
 from .index.generations import Index
 from .ingestion.pipeline import FileResult, IngestReport, ingest

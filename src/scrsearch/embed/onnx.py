@@ -27,20 +27,15 @@ import time
 from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import ModelLoadError
-from .base import (
-    Embedder,
-    Progress,
-    canonical_model_name,
-    longest_first,
-    model_prefixes,
-    resolve_model,
-    set_offline,
-)
+from .base import Embedder, canonical_model_name, model_prefixes, resolve_model, set_offline
+
+if TYPE_CHECKING:
+    from .torch import SentenceTransformerEmbedder
 
 #: Bump when the export or quantisation recipe changes: old cache folders are then unused.
 RECIPE = "st-mean-int8-per-channel-v2"
@@ -148,12 +143,6 @@ class OnnxEmbedder(Embedder):
         (tokens,) = self.session.run(["token_embeddings"], feeds)
         return mean_pool_normalise(tokens, feeds["attention_mask"])
 
-    def embed_documents(
-        self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None
-    ) -> np.ndarray:
-        embed = super().embed_documents
-        return longest_first(texts, lambda sorted_texts: embed(sorted_texts, batch_size, progress))
-
 
 def mean_pool_normalise(tokens: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
     """Average token vectors over the attention mask, then L2-normalise (as sentence-transformers).
@@ -218,52 +207,23 @@ def export_model(location: str, folder: Path, name: str) -> dict[str, Any]:
         ModelLoadError: onnx or onnxruntime is missing, the model does not load, or it is
             not Transformer + mean Pooling (+ Normalize) with a fast tokenizer.
     """
-    import torch
-
     _import("onnx")  # needed by torch.onnx.export and by the quantiser
     quantization = _import("onnxruntime.quantization")
-    from .base import SentenceTransformerEmbedder
+    # The torch backend loads the model to export; it never imports this module back.
+    from .torch import SentenceTransformerEmbedder
 
     started = time.perf_counter()
     torch_embedder = SentenceTransformerEmbedder(location)
-    st_model: Any = torch_embedder.model
-    _check_pipeline(st_model, location)
-    transformer = st_model[0].auto_model.train(False)  # inference mode: no dropout
-    if hasattr(transformer, "set_attn_implementation"):
-        # Plain attention exports to a graph ONNX Runtime runs faster than SDPA's.
-        with contextlib.suppress(Exception):
-            transformer.set_attn_implementation("eager")
-    tokenizer = st_model.tokenizer
+    _check_pipeline(torch_embedder.model, location)
+    tokenizer = torch_embedder.tokenizer
     names = [n for n in _INPUTS if n in tokenizer.model_input_names]
-    sample = tokenizer(
-        ["A sample passage to trace the model with.", "Short."], padding=True, return_tensors="pt"
-    )
-
-    class _Wrapper(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = transformer
-
-        def forward(self, *inputs: Any) -> Any:
-            return self.model(**dict(zip(names, inputs, strict=True))).last_hidden_state
-
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; the model is no secret
     try:
         fp32 = tmp / "fp32.onnx"
-        axes = {n: {0: "batch", 1: "sequence"} for n in [*names, "token_embeddings"]}
-        with _quiet(), torch.no_grad():
-            torch.onnx.export(
-                _Wrapper(),
-                tuple(sample[n] for n in names),
-                str(fp32),
-                input_names=names,
-                output_names=["token_embeddings"],
-                dynamic_axes=axes,
-                opset_version=17,
-                dynamo=False,
-            )
+        with _quiet():
+            _trace(torch_embedder.model, names, fp32)
             # Per-channel int8 weights: per-tensor ones (the default) lose accuracy on
             # AVX2 CPUs without VNNI (measured cosine to torch 0.953, per channel 0.992).
             quantization.quantize_dynamic(
@@ -279,31 +239,92 @@ def export_model(location: str, folder: Path, name: str) -> dict[str, Any]:
                 f"The onnx backend needs a fast tokenizer (tokenizer.json), which '{location}' "
                 "lacks. Use the torch backend."
             )
-        meta = {
-            "model": name,
-            "location": location,
-            "dimension": torch_embedder.dimension,
-            "max_seq_length": torch_embedder.max_tokens + 2,
-            "do_lower_case": bool(getattr(st_model[0], "do_lower_case", False)),
-            "query_prefix": torch_embedder.query_prefix,
-            "document_prefix": torch_embedder.document_prefix,
-            "inputs": names,
-            "padding_side": tokenizer.padding_side,
-            "truncation_side": tokenizer.truncation_side,
-            "pad_id": int(tokenizer.pad_token_id),
-            "pad_type_id": int(getattr(tokenizer, "pad_token_type_id", 0)),
-            "pad_token": str(tokenizer.pad_token),
-            "sha256": _sha256(tmp / MODEL_FILE),
-            "torch": _version("torch"),
-            "onnxruntime": _version("onnxruntime"),
-            "recipe": RECIPE,
-            "export_seconds": round(time.perf_counter() - started, 2),
-        }
+        meta = _export_meta(torch_embedder, name, location, names, tmp / MODEL_FILE)
+        meta["export_seconds"] = round(time.perf_counter() - started, 2)
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
         _move_into_place(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return meta
+
+
+def _trace(st_model: Any, names: list[str], path: Path) -> None:
+    """Save the model's transformer to ``path`` as an fp32 ONNX graph of token vectors.
+
+    Args:
+        st_model: a sentence-transformers model whose first module is its Transformer.
+        names: the tokenizer outputs the graph takes, in order (see ``_INPUTS``).
+        path: the ``.onnx`` file to write.
+    """
+    import torch
+
+    transformer = st_model[0].auto_model.train(False)  # inference mode: no dropout
+    if hasattr(transformer, "set_attn_implementation"):
+        # Plain attention exports to a graph ONNX Runtime runs faster than SDPA's.
+        with contextlib.suppress(Exception):
+            transformer.set_attn_implementation("eager")
+    sample = st_model.tokenizer(
+        ["A sample passage to trace the model with.", "Short."], padding=True, return_tensors="pt"
+    )
+
+    class _Wrapper(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = transformer
+
+        def forward(self, *inputs: Any) -> Any:
+            return self.model(**dict(zip(names, inputs, strict=True))).last_hidden_state
+
+    axes = {n: {0: "batch", 1: "sequence"} for n in [*names, "token_embeddings"]}
+    with torch.no_grad():
+        torch.onnx.export(
+            _Wrapper(),
+            tuple(sample[n] for n in names),
+            str(path),
+            input_names=names,
+            output_names=["token_embeddings"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+def _export_meta(
+    torch_embedder: SentenceTransformerEmbedder,
+    name: str,
+    location: str,
+    names: list[str],
+    model_file: Path,
+) -> dict[str, Any]:
+    """What :class:`OnnxEmbedder` needs to run the exported model as torch runs it.
+
+    Args:
+        torch_embedder: the torch model that was exported.
+        name: the canonical model name.
+        location: the resolved model.
+        names: the graph's inputs.
+        model_file: the int8 model, whose checksum is recorded.
+    """
+    tokenizer = torch_embedder.tokenizer
+    return {
+        "model": name,
+        "location": location,
+        "dimension": torch_embedder.dimension,
+        "max_seq_length": torch_embedder.max_tokens + 2,
+        "do_lower_case": bool(getattr(torch_embedder.model[0], "do_lower_case", False)),
+        "query_prefix": torch_embedder.query_prefix,
+        "document_prefix": torch_embedder.document_prefix,
+        "inputs": names,
+        "padding_side": tokenizer.padding_side,
+        "truncation_side": tokenizer.truncation_side,
+        "pad_id": int(tokenizer.pad_token_id),
+        "pad_type_id": int(getattr(tokenizer, "pad_token_type_id", 0)),
+        "pad_token": str(tokenizer.pad_token),
+        "sha256": _sha256(model_file),
+        "torch": _version("torch"),
+        "onnxruntime": _version("onnxruntime"),
+        "recipe": RECIPE,
+    }
 
 
 def _move_into_place(tmp: Path, folder: Path) -> None:

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config, load_config
-from ..embed.base import Embedder, canonical_model_name, load_embedder
+from ..embed.base import Embedder, canonical_model_name
+from ..embed.registry import load_embedder
 from ..errors import ExtractionError, ModelMismatchError, ScrsearchError
 from ..index import store
 from ..index.generations import abandon, begin_generation, publish, read_manifest, write_lock

@@ -46,7 +46,8 @@ from typing import Any
 import numpy as np
 
 from ..config import Config, load_config
-from ..embed.base import Embedder, load_embedder
+from ..embed.base import Embedder
+from ..embed.registry import load_embedder
 from ..errors import ScrsearchError
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)

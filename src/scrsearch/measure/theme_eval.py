@@ -318,7 +318,7 @@ def evaluate_file(
     embedder: Embedder | None = None,
 ) -> tuple[EvalReport, list[EvalReport]]:
     """Evaluate the configured themes on a labelled file: the report and an optional sweep."""
-    from ..embed.base import load_embedder
+    from ..embed.registry import load_embedder
     from ..index.generations import Index
     from ..themes.tagging import load_themes, tagger_for
 

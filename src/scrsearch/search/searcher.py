@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from ..config import Config, load_config
-from ..embed.base import Embedder, canonical_model_name, load_embedder
+from ..embed.base import Embedder, canonical_model_name
+from ..embed.registry import load_embedder
 from ..errors import ModelMismatchError, NotFoundError, ScrsearchError
 from ..index import store
 from ..index.generations import Index

@@ -374,7 +374,7 @@ def retag(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Re-tag every passage of an index from its stored vectors, as a new generation."""
-    from ..embed.base import load_embedder
+    from ..embed.registry import load_embedder
     from ..errors import IndexNotFoundError
     from ..index.generations import abandon, begin_generation, publish, read_manifest, write_lock
 
