@@ -14,6 +14,7 @@ rooms, lowest first, are those of STYLE.md::
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,6 +208,20 @@ def test_the_known_violations_are_still_there() -> None:
     present = {(e.importer, e.imported) for e in imports() if broken_rule(e)}
     fixed = [pair for pair in KNOWN_VIOLATIONS if pair not in present]
     assert not fixed, f"fixed, so delete from KNOWN_VIOLATIONS: {fixed}"
+
+
+def test_each_room_says_what_it_holds_and_what_it_may_import() -> None:
+    unsaid = []
+    for init in sorted(SRC.glob("*/__init__.py")):
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+        modules = sorted(p.stem for p in init.parent.glob("*.py") if not p.stem.startswith("__"))
+        missing = [m for m in modules if not re.search(rf"\b{m}\b", doc)]
+        if "May import:" not in doc or missing:
+            unsaid.append(
+                f"{init.relative_to(SRC.parent)}: May import: {'May import:' in doc}, "
+                f"modules not named: {missing}"
+            )
+    assert not unsaid, "\n".join(unsaid)
 
 
 # --- the checker itself ------------------------------------------------------------------

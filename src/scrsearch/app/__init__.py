@@ -4,6 +4,8 @@
 script per page; ``common.py`` holds what the pages share: the cached model and
 searcher, the page registry and the one passage-card renderer.
 
-May import: every room of the library. Nothing imports it but the top-level
-``app.py`` shim.
+May import: every library room, and the package's public names (``from scrsearch
+import ...``); not the other clients (cli, api). Nothing imports it but the top-level
+``app.py`` shim; ``scrsearch app`` runs ``main.py`` by its path. (tests/test_architecture.py
+checks the room order.)
 """

@@ -1,7 +1,13 @@
 """The ``scrsearch`` command line: a thin client of the library.
 
-Every listing command takes ``--json`` for machines; people get readable tables.
-Errors from the library print as one line and exit with status 1.
+This module builds the click group; ``index_commands``, ``search_commands``,
+``theme_commands``, ``measure_commands`` and ``app_command`` hold the commands, and
+``common`` the shared options, error handling and output. Every listing command takes
+``--json`` for machines; people get readable tables. Errors from the library print
+as one line and exit with status 1.
+
+May import: every library room; not the other clients (app, api).
+(tests/test_architecture.py checks the room order.)
 """
 
 from __future__ import annotations

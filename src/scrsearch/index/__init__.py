@@ -1,1 +1,10 @@
-"""The index room."""
+"""The index: where passages, their vectors and their keyword index are kept.
+
+``store`` is the SQLite database (numbered migrations, documents, pages, passages,
+FTS5); ``generations`` is the index folder: generations of SQLite + FAISS files behind
+an atomic JSON manifest, the writer lock and publishing; ``maintenance`` checks an
+index folder and rebuilds it.
+
+May import: records, config, errors, embed. (tests/test_architecture.py checks the
+room order.)
+"""

@@ -1,1 +1,10 @@
-"""The search room."""
+"""Search: a query in, ranked :class:`~scrsearch.records.Hit` lists out.
+
+``searcher`` runs semantic (FAISS), keyword (FTS5) and hybrid search over an index;
+``bm25`` holds the keyword-index statistics and exact BM25; ``query_text`` the words
+that matter and safe FTS5 queries; ``ranking`` the pure fusion and review-ranking
+arithmetic; ``request`` a search as a value that round-trips through a URL.
+
+May import: records, config, errors, embed, index. (tests/test_architecture.py checks
+the room order.)
+"""
