@@ -176,3 +176,7 @@ class FileResult:
     def ok(self) -> bool:
         """The file's text is in the index (indexed, replaced or unchanged)."""
         return self.status in ("indexed", "replaced", "unchanged")
+
+    def to_dict(self) -> dict[str, Any]:
+        """One entry of ``scrsearch ingest --json``'s ``files``."""
+        return asdict(self) | {"warnings": list(self.warnings)}

@@ -14,7 +14,6 @@ from ..config import SETTINGS
 
 if TYPE_CHECKING:  # rich is imported when output is printed, not at start-up
     from rich.console import Console
-    from rich.table import Table
 
 _HELP = {s.name: s.help for s in SETTINGS}
 
@@ -100,20 +99,6 @@ def ranking_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "-k", "k", type=int, default=10, show_default=True, help="Number of results."
     )(func)
-
-
-def _table(columns: tuple[str, ...], *, whole: tuple[str, ...] = ()) -> Table:
-    """A rich table whose text columns fold, and whose ``whole`` columns (ids, slugs,
-    numbers: things to copy into the next command) are never broken across lines."""
-    from rich.table import Table
-
-    table = Table(show_lines=False)
-    for col in columns:
-        if col in whole:
-            table.add_column(col, no_wrap=True)
-        else:
-            table.add_column(col, overflow="fold")
-    return table
 
 
 def _print_json(data: Any) -> None:
