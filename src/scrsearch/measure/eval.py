@@ -338,21 +338,9 @@ def evaluate(
     is scaled down to the share of this index that the real budget is of that many
     passages (the semantic side is not scaled).
     """
-    for mode in (*modes, *([baseline] if baseline else [])):
-        if mode not in MODES:
-            raise ScrsearchError(f"Unknown mode '{mode}': use one of {', '.join(MODES)}")
-    if baseline is not None and baseline not in modes:
-        raise ScrsearchError(
-            f"The baseline '{baseline}' is not among the modes evaluated "
-            f"({', '.join(modes)}): add it to the modes (--modes)"
-        )
+    _check_modes(modes, baseline)
     searcher = Searcher.open(index_dir, config=config, embedder=embedder)
-    simulated = None
-    if as_if_passages:
-        passages = int(searcher.index.manifest.counts.get("passages", 0))
-        budget = max(1, round(searcher.config.keyword_budget * passages / as_if_passages))
-        simulated = {"passages": as_if_passages, "keyword_budget": budget}
-        searcher.config = searcher.config.with_overrides(keyword_budget=budget)
+    simulated = _simulate(searcher, as_if_passages) if as_if_passages else None
     conn = searcher.index.conn()
     sources = {int(r[0]): str(r[1]) for r in conn.execute("SELECT id, source FROM documents")}
     matched, warnings = match_documents(qrels.doc_ids(), sources, root)
@@ -379,3 +367,23 @@ def evaluate(
             progress("eval", done, len(qrels.queries))
     return result
 
+
+def _check_modes(modes: Sequence[str], baseline: str | None) -> None:
+    """Refuse an unknown mode, and a baseline that is not evaluated."""
+    for mode in (*modes, *([baseline] if baseline else [])):
+        if mode not in MODES:
+            raise ScrsearchError(f"Unknown mode '{mode}': use one of {', '.join(MODES)}")
+    if baseline is not None and baseline not in modes:
+        raise ScrsearchError(
+            f"The baseline '{baseline}' is not among the modes evaluated "
+            f"({', '.join(modes)}): add it to the modes (--modes)"
+        )
+
+
+def _simulate(searcher: Searcher, as_if_passages: int) -> dict[str, int]:
+    """Scale ``searcher``'s keyword budget to what it would be of ``as_if_passages``
+    passages; return that size and budget (:attr:`EvalResult.simulated`)."""
+    passages = int(searcher.index.manifest.counts.get("passages", 0))
+    budget = max(1, round(searcher.config.keyword_budget * passages / as_if_passages))
+    searcher.config = searcher.config.with_overrides(keyword_budget=budget)
+    return {"passages": as_if_passages, "keyword_budget": budget}
