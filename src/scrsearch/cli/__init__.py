@@ -10,6 +10,7 @@ import os
 
 import click
 
+from ..embed.base import BACKENDS
 from .app_command import app_command
 from .index_commands import check, docs, info, ingest, rebuild, remove
 from .measure_commands import bench, eval_command, eval_themes_command
@@ -21,7 +22,7 @@ from .theme_commands import compare_command, retag_command, theme_command, theme
 @click.version_option(package_name="scrsearch")
 @click.option(
     "--backend",
-    type=click.Choice(["torch", "onnx"]),
+    type=click.Choice(BACKENDS),
     default=None,
     help="Embedding runtime for every command: torch, or onnx (int8 ONNX Runtime, about "
     "2x faster on CPU, same vectors to cosine 0.99). Default: $SCRSEARCH_BACKEND or torch.",

@@ -7,6 +7,9 @@ from typing import Any
 import click
 
 from ..config import load_config
+from ..measure.eval import BASELINE, EVAL_MODES
+from ..measure.theme_eval import SPLITS
+from ..search.searcher import MODES
 from .common import (
     _console,
     _print_json,
@@ -29,9 +32,9 @@ from .common import (
 )
 @click.option(
     "--modes",
-    default="keyword,semantic,hybrid",
+    default=",".join(EVAL_MODES),
     show_default=True,
-    help="Comma-separated ranking modes to evaluate.",
+    help=f"Comma-separated ranking modes to evaluate, of {', '.join(MODES)}.",
 )
 @click.option(
     "--as-if-passages",
@@ -41,8 +44,8 @@ from .common import (
 )
 @click.option(
     "--baseline",
-    help="The mode the others are compared with, query by query. Default: keyword, "
-    "when it is evaluated.",
+    help="The mode the others are compared with, query by query. "
+    f"Default: {BASELINE}, when it is evaluated.",
 )
 @json_option
 @handle_errors
@@ -146,7 +149,7 @@ def bench(
 )
 @click.option(
     "--split",
-    type=click.Choice(["all", "tune", "test"]),
+    type=click.Choice(["all", *SPLITS]),
     default="all",
     show_default=True,
     help="Which labelled passages: those used for tuning, the held-out ones, or all.",

@@ -53,6 +53,11 @@ DEPTH = REVIEW_DEPTH
 
 METRICS = ("ndcg@10", "recall@10", "recall@50", "mrr")
 
+#: The mode the others are compared with, by default.
+BASELINE = "keyword"
+#: The modes evaluated by default: the baseline (words) first, then meaning, then both.
+EVAL_MODES = (BASELINE, *(m for m in reversed(MODES) if m != BASELINE))
+
 #: Resamples of the queries for the confidence interval of a difference between modes.
 BOOTSTRAP_RESAMPLES = 10_000
 #: Per-query metrics are rounded to 4 places, so smaller differences are ties.
@@ -282,7 +287,7 @@ class EvalResult:
     #: Set by ``as_if_passages``: that size, and the keyword budget scaled for it.
     simulated: dict[str, int] | None = None
     #: The mode the others are compared with (see :meth:`comparisons`).
-    baseline: str = "keyword"
+    baseline: str = BASELINE
 
     def summary(self, mode: str) -> dict[str, Any]:
         rows = [q[mode] for q in self.queries]
@@ -320,7 +325,7 @@ def evaluate(
     qrels: Qrels,
     index_dir: str | Path,
     *,
-    modes: Sequence[str] = MODES,
+    modes: Sequence[str] = EVAL_MODES,
     root: str | Path | None = None,
     config: Config | None = None,
     embedder: Embedder | None = None,
@@ -350,7 +355,7 @@ def evaluate(
         tuple(modes),
         warnings=warnings,
         simulated=simulated,
-        baseline=baseline or "keyword",
+        baseline=baseline or BASELINE,
     )
     for done, query in enumerate(qrels.queries, start=1):
         judgements = {d: g for d, g in query.judgements.items() if d in matched}
