@@ -421,3 +421,47 @@ def test_a_broken_index_is_one_clear_error(tmp_path: Path) -> None:
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not at.exception
     assert "manifest.json is unreadable" in shown(at.error[0])
+
+
+# --- The shared pieces -----------------------------------------------------------
+
+
+def test_every_page_script_is_registered_once() -> None:
+    scripts = {p.stem for p in common.PAGES_DIR.glob("*.py") if p.stem != "__init__"}
+    assert set(common.PAGES) == scripts
+    assert common.page_path("review") == str(common.PAGES_DIR / "review.py")
+    with pytest.raises(KeyError, match="No page 'nope'"):
+        common.page_path("nope")
+
+
+def test_the_passage_card_escapes_every_piece() -> None:
+    from scrsearch.records import Chunk
+
+    chunk = Chunk(1, 1, 0, "Use the <b>escalation</b> policy & ask.", 2, 2, 0, 40, "lessons")
+    body = common.card_html(
+        chunk,
+        title="Child <X>",
+        cite=[("Board & Co", 2019, None, ""), (None,)],
+        query="escalation",
+        score="shared: <i>",
+    )
+    assert body.startswith('<div class="scr-card"><div class="scr-card-title">Child &lt;X&gt;')
+    assert body.count('class="scr-meta"') == 1  # the empty line is left out
+    assert '<div class="scr-meta">Board &amp; Co · 2019</div>' in body
+    assert "&lt;b&gt;<mark>escalation</mark>&lt;/b&gt; policy &amp; ask." in body
+    assert '<div class="scr-score">shared: &lt;i&gt;</div>' in body
+    assert "<b>" not in body and "<i>" not in body
+
+
+def test_search_cards_cite_the_review_then_the_place(hash_index: Path) -> None:
+    at = start(q="escalation policy", mode="keyword", k="3")
+    found = cards(at)
+    assert len(found) == 3 and titles(at)[0].startswith("1. ")
+    first = found[0]
+    review, where = first.split('class="scr-meta">')[1:3]
+    assert "section" not in review and "section" in where
+    assert "<mark>escalation</mark>" in first and "· keyword</div>" in first
+    labels = [link.value for link in at.get("page_link")]
+    assert labels.count("Themes") == labels.count("Compare") == 3
+    assert sum(b.label == "More like this" for b in at.button) == 3
+    assert "Read in the review" not in labels  # the Search page's own actions replace it

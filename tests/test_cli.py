@@ -82,3 +82,50 @@ def test_docs_info_and_search_json(tmp_path: Path, monkeypatch) -> None:
     like = ["similar", "--text", "escalation policy", "--index", index, "--json"]
     assert json.loads(runner.invoke(cli, [*like, "--type", "scr"]).stdout)
     assert json.loads(runner.invoke(cli, [*like, "--type", "cspr"]).stdout) == []
+
+
+def test_cli_choices_are_the_library_vocabularies() -> None:
+    """Every fixed choice of the CLI comes from the one constant the library checks."""
+    from scrsearch.embed.registry import BACKENDS
+    from scrsearch.measure.eval import BASELINE, EVAL_MODES
+    from scrsearch.measure.theme_eval import SPLITS
+    from scrsearch.present.export import FORMATS
+    from scrsearch.records import REVIEW_TYPES, SECTIONS
+    from scrsearch.search.request import DEFAULT_K
+    from scrsearch.search.searcher import DEFAULT_MODE, MODES
+
+    def option(command: click.Command, name: str) -> click.Option:
+        (found,) = [p for p in command.params if isinstance(p, click.Option) and name in p.opts]
+        return found
+
+    def choices(command: click.Command, name: str) -> tuple[str, ...]:
+        kind = option(command, name).type
+        assert isinstance(kind, click.Choice)
+        return tuple(kind.choices)
+
+    assert choices(cli, "--backend") == BACKENDS
+    for name in ("search", "similar", "export"):
+        command = cli.commands[name]
+        assert option(command, "-k").default == DEFAULT_K
+        if name != "similar":
+            assert choices(command, "--mode") == MODES
+            assert option(command, "--mode").default == DEFAULT_MODE
+        assert choices(command, "--type") == REVIEW_TYPES
+        assert choices(command, "--section") == SECTIONS
+    assert choices(cli.commands["export"], "--format") == FORMATS
+    assert choices(cli.commands["eval-themes"], "--split") == ("all", *SPLITS)
+    assert option(cli.commands["eval"], "--modes").default == ",".join(EVAL_MODES)
+    assert EVAL_MODES[0] == BASELINE and sorted(EVAL_MODES) == sorted(MODES)
+
+
+def test_review_type_choice_ignores_case(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SCRSEARCH_MODEL", "hash-64")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Serious Case Review: Child A\n\nLessons\n1. Escalate.\n")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ingest", str(docs)]).exit_code == 0
+    upper = runner.invoke(cli, ["search", "escalate", "--type", "SCR", "--json"])
+    assert upper.exit_code == 0 and json.loads(upper.stdout)[0]["review_type"] == "scr"
+    wrong = runner.invoke(cli, ["search", "escalate", "--type", "serious"])
+    assert wrong.exit_code == 2 and "'serious' is not one of" in wrong.stderr

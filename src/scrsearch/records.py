@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 #: Section labels a passage can carry.
@@ -23,9 +23,6 @@ REVIEW_TYPES = (
 
 NATIONS = ("england", "wales", "scotland", "northern-ireland")
 
-#: Metadata fields a user may set or override (sidecar manifest, app corrections).
-METADATA_FIELDS = ("title", "review_name", "partnership", "year", "review_type", "nation")
-
 
 @dataclass(frozen=True)
 class Metadata:
@@ -40,6 +37,10 @@ class Metadata:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+#: Metadata fields a user may set or override (sidecar manifest, app corrections).
+METADATA_FIELDS = tuple(f.name for f in fields(Metadata))
 
 
 @dataclass(frozen=True)
@@ -176,3 +177,7 @@ class FileResult:
     def ok(self) -> bool:
         """The file's text is in the index (indexed, replaced or unchanged)."""
         return self.status in ("indexed", "replaced", "unchanged")
+
+    def to_dict(self) -> dict[str, Any]:
+        """One entry of ``scrsearch ingest --json``'s ``files``."""
+        return asdict(self) | {"warnings": list(self.warnings)}

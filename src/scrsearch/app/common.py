@@ -8,6 +8,8 @@ never cached across threads (``Index.conn()`` is per thread).
 
 All document text reaches the page escaped: through :func:`html_block` with
 :func:`html.escape` or :func:`scrsearch.present.highlight.to_html`, never as raw HTML.
+Every passage is drawn by one renderer, :func:`card_html` (in a bordered card with its
+links: :func:`passage_card`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import html
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +25,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from scrsearch import Embedder, Hit, Index, Searcher, load_config, load_embedder
+from scrsearch import Chunk, Embedder, Hit, Index, Searcher, load_config, load_embedder
 from scrsearch.errors import ScrsearchError
 from scrsearch.index.generations import Manifest, read_manifest
 from scrsearch.present import export
@@ -32,9 +34,22 @@ from scrsearch.search.request import SearchRequest
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
+#: The app's pages in sidebar order: script name (also its URL path) -> title and icon.
+#: The first is the default page, at the app's root URL.
+PAGES = {
+    "search": ("Search", ":material/search:"),
+    "review": ("Review", ":material/article:"),
+    "library": ("Library", ":material/library_books:"),
+    "export": ("Export", ":material/download:"),
+    "themes": ("Themes", ":material/hub:"),
+    "compare": ("Compare", ":material/compare_arrows:"),
+}
+
 
 def page_path(name: str) -> str:
     """The script of a page (``"search"``, ``"review"``...), as st.Page and st.page_link take it."""
+    if name not in PAGES:
+        raise KeyError(f"No page {name!r}: the pages are {', '.join(PAGES)}")
     return str(PAGES_DIR / f"{name}.py")
 
 
@@ -240,32 +255,78 @@ def pages_label(start: int | None, end: int | None) -> str | None:
     return None if start is None else export.pages_label(start, end)
 
 
-def passage_card(hit: Hit, *, score: str, show_review: bool = True) -> None:
+def card_html(
+    chunk: Chunk,
+    *,
+    title: str | None = None,
+    cite: Sequence[Sequence[object]] = (),
+    query: str = "",
+    score: str | None = None,
+) -> str:
+    """One passage as HTML, every piece escaped: a title, citation lines, the passage
+    (its query words marked), and a score line.
+
+    Args:
+        chunk: the passage.
+        title: the line above it (e.g. the review's title), if any.
+        cite: citation lines; each is its parts, joined with " · " (empty parts left out).
+        query: the words to mark in the passage.
+        score: the small line below it, if any.
+    """
+    lines = (" · ".join(esc(x) for x in line if x not in (None, "")) for line in cite)
+    return (
+        '<div class="scr-card">'
+        + (f'<div class="scr-card-title">{esc(title)}</div>' if title else "")
+        + "".join(f'<div class="scr-meta">{line}</div>' for line in lines if line)
+        + f'<div class="scr-passage">{passage_html(chunk.text, query)}</div>'
+        + (f'<div class="scr-score">{esc(score)}</div>' if score else "")
+        + "</div>"
+    )
+
+
+def passage_card(
+    hit: Hit,
+    *,
+    score: str,
+    query: str = "",
+    numbered: bool = False,
+    show_review: bool = True,
+    review_line: bool = False,
+    actions: Callable[[Hit], None] | None = None,
+) -> None:
     """One passage in a bordered card, cited, with a link to read it in its review.
 
-    The citation line is the same on every page that uses the card: partnership,
-    year, section and pages.
+    Every page shows passages through this card, so the citation reads the same
+    everywhere: partnership, year, section and pages.
 
     Args:
         hit: the passage.
-        score: the score line, already escaped.
+        score: the score line (plain text: it is escaped here).
+        query: the words to mark in the passage.
+        numbered: put the hit's rank before the review's title.
         show_review: put the review's title above the passage.
+        review_line: cite the review (partnership, year, type) on a line of its own,
+            above where in it the passage is (section, pages).
+        actions: draws the card's buttons and links; by default one link, "Read in
+            the review".
     """
-    title = f'<div class="scr-card-title">{esc(hit.document.title)}</div>' if show_review else ""
     meta = hit.document.metadata
-    pages = pages_label(hit.chunk.page_start, hit.chunk.page_end)
-    cite = " · ".join(
-        esc(x) for x in (meta.partnership, meta.year, f"{hit.chunk.section} section", pages) if x
-    )
+    where = (f"{hit.chunk.section} section", pages_label(hit.chunk.page_start, hit.chunk.page_end))
+    if review_line:
+        cite: list[Sequence[object]] = [(meta.partnership, meta.year, meta.review_type), where]
+    else:
+        cite = [(meta.partnership, meta.year, *where)]
+    title = None
+    if show_review:
+        title = f"{hit.rank}. {hit.document.title}" if numbered else hit.document.title
     with st.container(border=True):
-        html_block(
-            f'{title}<div class="scr-meta">{cite}</div>'
-            f'<div class="scr-passage">{passage_html(hit.chunk.text)}</div>'
-            f'<div class="scr-score">{score}</div>'
-        )
-        st.page_link(
-            REVIEW_PAGE,
-            label="Read in the review",
-            icon=":material/article:",
-            query_params=review_params(hit),
-        )
+        html_block(card_html(hit.chunk, title=title, cite=cite, query=query, score=score))
+        if actions is not None:
+            actions(hit)
+        else:
+            st.page_link(
+                REVIEW_PAGE,
+                label="Read in the review",
+                icon=":material/article:",
+                query_params=review_params(hit, query or None),
+            )

@@ -2,7 +2,7 @@
 
 It serves the index named by ``$SCRSEARCH_INDEX`` (else ``./index``). The pages are
 scripts in ``scrsearch/app/pages/`` and thin clients of the library. To add a page,
-put its script there and append it to :func:`pages`.
+put its script there and add it to :data:`scrsearch.app.common.PAGES`.
 """
 
 from __future__ import annotations
@@ -13,24 +13,17 @@ from scrsearch.app import common
 
 
 def pages() -> list[st.Page]:
-    """The app's pages, in the order of the sidebar."""
+    """The app's pages, in the order of the sidebar (:data:`common.PAGES`)."""
+    default = next(iter(common.PAGES))
     return [
-        st.Page(common.SEARCH_PAGE, title="Search", icon=":material/search:", default=True),
-        st.Page(common.REVIEW_PAGE, title="Review", icon=":material/article:", url_path="review"),
         st.Page(
-            common.LIBRARY_PAGE,
-            title="Library",
-            icon=":material/library_books:",
-            url_path="library",
-        ),
-        st.Page(common.EXPORT_PAGE, title="Export", icon=":material/download:", url_path="export"),
-        st.Page(common.THEMES_PAGE, title="Themes", icon=":material/hub:", url_path="themes"),
-        st.Page(
-            common.COMPARE_PAGE,
-            title="Compare",
-            icon=":material/compare_arrows:",
-            url_path="compare",
-        ),
+            common.page_path(name),
+            title=title,
+            icon=icon,
+            default=name == default,
+            url_path=None if name == default else name,
+        )
+        for name, (title, icon) in common.PAGES.items()
     ]
 
 

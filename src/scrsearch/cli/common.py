@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..config import SETTINGS
+from ..records import REVIEW_TYPES, SECTIONS
+from ..search.request import DEFAULT_K
+from ..search.searcher import DEFAULT_MODE, MODE_HELP, MODES
 
 if TYPE_CHECKING:  # rich is imported when output is printed, not at start-up
     from rich.console import Console
-    from rich.table import Table
 
 _HELP = {s.name: s.help for s in SETTINGS}
 
@@ -71,11 +73,13 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--type",
             "review_type",
-            help="Only this review type: scr, cspr, briefing, 7-minute-briefing, sar, dhr, pfd, guidance, other.",
+            type=click.Choice(REVIEW_TYPES, case_sensitive=False),
+            help="Only reviews of this type.",
         ),
         click.option(
             "--section",
-            help="Only passages from this section: lessons, recommendations, findings, background, chronology, other.",
+            type=click.Choice(SECTIONS),
+            help="Only passages from this section.",
         ),
         click.option("--doc", help="Only this document (id, file name or path)."),
     ]
@@ -92,28 +96,14 @@ def ranking_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = filter_options(func)
     func = click.option(
         "--mode",
-        type=click.Choice(["hybrid", "semantic", "keyword"]),
-        default="hybrid",
+        type=click.Choice(MODES),
+        default=DEFAULT_MODE,
         show_default=True,
-        help="Ranking: fused keyword+semantic, meaning only, or words only.",
+        help="Ranking: " + "; ".join(f"{m} {h}" for m, h in MODE_HELP.items()) + ".",
     )(func)
     return click.option(
-        "-k", "k", type=int, default=10, show_default=True, help="Number of results."
+        "-k", "k", type=int, default=DEFAULT_K, show_default=True, help="Number of results."
     )(func)
-
-
-def _table(columns: tuple[str, ...], *, whole: tuple[str, ...] = ()) -> Table:
-    """A rich table whose text columns fold, and whose ``whole`` columns (ids, slugs,
-    numbers: things to copy into the next command) are never broken across lines."""
-    from rich.table import Table
-
-    table = Table(show_lines=False)
-    for col in columns:
-        if col in whole:
-            table.add_column(col, no_wrap=True)
-        else:
-            table.add_column(col, overflow="fold")
-    return table
 
 
 def _print_json(data: Any) -> None:

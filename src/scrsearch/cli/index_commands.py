@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,12 +11,14 @@ from ..config import load_config
 from .common import (
     _console,
     _print_json,
-    _table,
     handle_errors,
     index_option,
     json_option,
     model_option,
 )
+
+if TYPE_CHECKING:
+    from ..ingestion.pipeline import IngestReport
 
 
 @click.command()
@@ -76,19 +78,14 @@ def ingest(
             ocr=default_ocr(config.ocr),
         )
     if as_json:
-        _print_json(
-            {
-                "summary": report.summary(),
-                "files": [r.__dict__ | {"warnings": list(r.warnings)} for r in report.results],
-            }
-        )
+        _print_json(report.to_dict())
     else:
         _print_ingest_report(report, config.index)
     if report.failed:
         sys.exit(1)
 
 
-def _print_ingest_report(report: Any, index: str) -> None:
+def _print_ingest_report(report: IngestReport, index: str) -> None:
     console = _console()
     for result in report.results:
         if result.status in ("failed", "skipped", "duplicate", "removed") and result.message:
@@ -123,47 +120,16 @@ def _print_ingest_report(report: Any, index: str) -> None:
 @handle_errors
 def docs(index: str | None, as_json: bool) -> None:
     """List the indexed documents with their metadata."""
-    from ..index import store
     from ..index.generations import Index
+    from ..ingestion.library import documents
+    from .tables import documents_table
 
     config = load_config(index=index)
-    idx = Index.open(config.index_dir)
-    rows = store.list_documents(idx.conn())
+    rows = documents(Index.open(config.index_dir))
     if as_json:
-        _print_json(
-            [
-                {
-                    "doc_id": d.doc_id,
-                    "title": d.title,
-                    "source": d.source,
-                    **d.metadata.to_dict(),
-                    "format": d.format,
-                    "pages": d.n_pages if d.paged else None,
-                    "passages": n,
-                    **extra,
-                }
-                for d, n, extra in rows
-            ]
-        )
-        return
-    from rich.text import Text
-
-    table = _table(
-        ("id", "title", "type", "partnership", "year", "pages", "passages"),
-        whole=("id", "type", "year", "pages", "passages"),
-    )
-    for d, n, _ in rows:
-        m = d.metadata
-        table.add_row(  # Text(): titles come from documents and are never read as markup
-            str(d.doc_id),
-            Text(d.title),
-            Text(m.review_type or ""),
-            Text(m.partnership or ""),
-            str(m.year or ""),
-            str(d.n_pages) if d.paged else "",
-            str(n),
-        )
-    _console().print(table)
+        _print_json([r.to_dict() for r in rows])
+    else:
+        _console().print(documents_table(rows))
 
 
 @click.command()
@@ -172,16 +138,9 @@ def docs(index: str | None, as_json: bool) -> None:
 @handle_errors
 def info(index: str | None, as_json: bool) -> None:
     """Show the index's model, size and counts."""
-    from ..index.generations import Index
+    from ..index.info import index_info
 
-    config = load_config(index=index)
-    idx = Index.open(config.index_dir)
-    files = [idx.dir / idx.manifest.sqlite_name, idx.dir / idx.manifest.faiss_name]
-    data = {
-        "index": str(idx.dir.resolve()),
-        **idx.manifest.to_dict(),
-        "size_mb": round(sum(f.stat().st_size for f in files if f.exists()) / 1e6, 2),
-    }
+    data = index_info(load_config(index=index).index_dir).to_dict()
     if as_json:
         _print_json(data)
         return

@@ -7,6 +7,9 @@ from typing import Any
 import click
 
 from ..config import load_config
+from ..measure.eval import BASELINE, EVAL_MODES
+from ..measure.theme_eval import SPLITS
+from ..search.searcher import MODES
 from .common import (
     _console,
     _print_json,
@@ -29,9 +32,9 @@ from .common import (
 )
 @click.option(
     "--modes",
-    default="keyword,semantic,hybrid",
+    default=",".join(EVAL_MODES),
     show_default=True,
-    help="Comma-separated ranking modes to evaluate.",
+    help=f"Comma-separated ranking modes to evaluate, of {', '.join(MODES)}.",
 )
 @click.option(
     "--as-if-passages",
@@ -41,8 +44,8 @@ from .common import (
 )
 @click.option(
     "--baseline",
-    help="The mode the others are compared with, query by query. Default: keyword, "
-    "when it is evaluated.",
+    help="The mode the others are compared with, query by query. "
+    f"Default: {BASELINE}, when it is evaluated.",
 )
 @json_option
 @handle_errors
@@ -56,7 +59,8 @@ def eval_command(
     as_json: bool,
 ) -> None:
     """Score ranking against judged queries QRELS: nDCG@10, Recall@10/50 and MRR per mode."""
-    from ..measure.eval import evaluate, load_qrels, tables
+    from ..measure.eval import evaluate, load_qrels
+    from .tables import eval_tables
 
     config = load_config(index=index)
     chosen = [m.strip() for m in modes.split(",") if m.strip()]
@@ -71,7 +75,7 @@ def eval_command(
     )
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    _print_report(as_json, result.to_dict, lambda: tables(result))
+    _print_report(as_json, result.to_dict, lambda: eval_tables(result))
 
 
 @click.command("bench")
@@ -113,7 +117,8 @@ def bench(
     as_json: bool,
 ) -> None:
     """Measure ingest, extraction, model load, search latency, recall and memory here."""
-    from ..measure.bench import run_bench, tables
+    from ..measure.bench import run_bench
+    from .tables import bench_tables
 
     try:
         chosen = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
@@ -131,7 +136,7 @@ def bench(
         work_dir=work_dir,
         log=lambda message: err.print(message, markup=False, highlight=False),
     )
-    _print_report(as_json, lambda: result, lambda: tables(result))
+    _print_report(as_json, lambda: result, lambda: bench_tables(result))
 
 
 @click.command("eval-themes")
@@ -144,7 +149,7 @@ def bench(
 )
 @click.option(
     "--split",
-    type=click.Choice(["all", "tune", "test"]),
+    type=click.Choice(["all", *SPLITS]),
     default="all",
     show_default=True,
     help="Which labelled passages: those used for tuning, the held-out ones, or all.",
@@ -191,27 +196,10 @@ def eval_themes_command(
 
 
 def _print_theme_eval(report: Any, swept: list[Any]) -> None:
-    from rich.table import Table
+    from .tables import score, theme_eval_table
 
     console = _console()
-    table = Table(title=f"{report.passages} labelled passages", show_lines=False)
-    for col in ("theme", "labelled", "tagged", "correct", "precision", "recall", "F1"):
-        table.add_column(col, justify="left" if col == "theme" else "right")
-
-    def fmt(x: float | None) -> str:
-        return "–" if x is None else f"{x:.2f}"
-
-    for s in [*report.themes, report.micro]:
-        table.add_row(
-            "all (micro)" if s.slug == "micro" else s.slug,
-            str(s.support),
-            str(s.predicted),
-            str(s.true_positives),
-            fmt(s.precision),
-            fmt(s.recall),
-            fmt(s.f1),
-        )
-    console.print(table)
+    console.print(theme_eval_table(report))
     console.print(f"Macro F1 over themes with labels: {report.macro_f1:.3f}")
     for line in report.unresolved:
         console.print(f"[yellow]Not found:[/] {line}", markup=True, highlight=False)
@@ -222,5 +210,6 @@ def _print_theme_eval(report: Any, swept: list[Any]) -> None:
             m = r.micro
             mark = "  <- best F1" if r is best else ""
             console.print(
-                f"  {r.threshold:.2f}      {fmt(m.precision)}      {fmt(m.recall)}   {fmt(m.f1)}{mark}"
+                f"  {r.threshold:.2f}      {score(m.precision)}      {score(m.recall)}   "
+                f"{score(m.f1)}{mark}"
             )

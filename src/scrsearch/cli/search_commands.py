@@ -7,6 +7,8 @@ from typing import Any
 import click
 
 from ..config import load_config
+from ..present.export import FORMATS
+from ..search.request import DEFAULT_K
 from .common import (
     _print_hits,
     filter_options,
@@ -38,7 +40,7 @@ def search(query: str, index: str | None, model: str | None, as_json: bool, **ra
 @click.command()
 @click.argument("chunk_id", type=int, required=False)
 @click.option("--text", help="Find passages like this text instead of a stored passage.")
-@click.option("-k", "k", type=int, default=10, show_default=True, help="Number of results.")
+@click.option("-k", "k", type=int, default=DEFAULT_K, show_default=True, help="Number of results.")
 @click.option("--other-reviews", is_flag=True, help="Only passages from other reviews.")
 @filter_options
 @index_option
@@ -70,7 +72,7 @@ def similar(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "markdown"]),
+    type=click.Choice(FORMATS),
     default="markdown",
     show_default=True,
     help="CSV for spreadsheets, Markdown for slides; every passage is cited either way.",

@@ -13,12 +13,12 @@ from .common import (
     _print_hits,
     _print_json,
     _snip,
-    _table,
     handle_errors,
     index_option,
     json_option,
     themes_option,
 )
+from .tables import table
 
 
 @click.command("themes")
@@ -57,14 +57,14 @@ def themes_command(
     if as_json:
         _print_json([c.to_dict() for c in counts])
         return
-    table = _table(
+    listing = table(
         ("slug", "theme", "group", "passages", "reviews"),
         whole=("slug", "passages", "reviews"),
     )
     for c in counts:
-        table.add_row(c.slug, c.label, c.group, str(c.passages), str(c.reviews))
+        listing.add_row(c.slug, c.label, c.group, str(c.passages), str(c.reviews))
     console = _console()
-    console.print(table)
+    console.print(listing)
     if stored_digest(conn) != load_themes(config=config).digest:
         console.print(
             "[yellow]The theme list has changed since this index was tagged: "

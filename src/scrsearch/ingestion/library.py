@@ -84,6 +84,21 @@ class LibraryRow:
     def file_name(self) -> str:
         return Path(self.document.source).name
 
+    def to_dict(self) -> dict[str, Any]:
+        """One entry of ``scrsearch docs --json``: the document, its metadata and counts,
+        then what its ingest recorded (e.g. the URL a fetched page came from)."""
+        d = self.document
+        return {
+            "doc_id": d.doc_id,
+            "title": d.title,
+            "source": d.source,
+            **d.metadata.to_dict(),
+            "format": d.format,
+            "pages": d.n_pages if d.paged else None,
+            "passages": self.passages,
+            **self.extra,
+        }
+
 
 def documents(index: Index) -> list[LibraryRow]:
     """Every indexed document with its passage and section counts."""

@@ -66,6 +66,10 @@ class IngestReport:
             "index": self.counts,
         }
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``scrsearch ingest --json``: the summary, then every file."""
+        return {"summary": self.summary(), "files": [r.to_dict() for r in self.results]}
+
 
 @dataclass
 class _Pending:

@@ -53,6 +53,11 @@ DEPTH = REVIEW_DEPTH
 
 METRICS = ("ndcg@10", "recall@10", "recall@50", "mrr")
 
+#: The mode the others are compared with, by default.
+BASELINE = "keyword"
+#: The modes evaluated by default: the baseline (words) first, then meaning, then both.
+EVAL_MODES = (BASELINE, *(m for m in reversed(MODES) if m != BASELINE))
+
 #: Resamples of the queries for the confidence interval of a difference between modes.
 BOOTSTRAP_RESAMPLES = 10_000
 #: Per-query metrics are rounded to 4 places, so smaller differences are ties.
@@ -282,7 +287,7 @@ class EvalResult:
     #: Set by ``as_if_passages``: that size, and the keyword budget scaled for it.
     simulated: dict[str, int] | None = None
     #: The mode the others are compared with (see :meth:`comparisons`).
-    baseline: str = "keyword"
+    baseline: str = BASELINE
 
     def summary(self, mode: str) -> dict[str, Any]:
         rows = [q[mode] for q in self.queries]
@@ -320,7 +325,7 @@ def evaluate(
     qrels: Qrels,
     index_dir: str | Path,
     *,
-    modes: Sequence[str] = MODES,
+    modes: Sequence[str] = EVAL_MODES,
     root: str | Path | None = None,
     config: Config | None = None,
     embedder: Embedder | None = None,
@@ -338,21 +343,9 @@ def evaluate(
     is scaled down to the share of this index that the real budget is of that many
     passages (the semantic side is not scaled).
     """
-    for mode in (*modes, *([baseline] if baseline else [])):
-        if mode not in MODES:
-            raise ScrsearchError(f"Unknown mode '{mode}': use one of {', '.join(MODES)}")
-    if baseline is not None and baseline not in modes:
-        raise ScrsearchError(
-            f"The baseline '{baseline}' is not among the modes evaluated "
-            f"({', '.join(modes)}): add it to the modes (--modes)"
-        )
+    _check_modes(modes, baseline)
     searcher = Searcher.open(index_dir, config=config, embedder=embedder)
-    simulated = None
-    if as_if_passages:
-        passages = int(searcher.index.manifest.counts.get("passages", 0))
-        budget = max(1, round(searcher.config.keyword_budget * passages / as_if_passages))
-        simulated = {"passages": as_if_passages, "keyword_budget": budget}
-        searcher.config = searcher.config.with_overrides(keyword_budget=budget)
+    simulated = _simulate(searcher, as_if_passages) if as_if_passages else None
     conn = searcher.index.conn()
     sources = {int(r[0]): str(r[1]) for r in conn.execute("SELECT id, source FROM documents")}
     matched, warnings = match_documents(qrels.doc_ids(), sources, root)
@@ -362,7 +355,7 @@ def evaluate(
         tuple(modes),
         warnings=warnings,
         simulated=simulated,
-        baseline=baseline or "keyword",
+        baseline=baseline or BASELINE,
     )
     for done, query in enumerate(qrels.queries, start=1):
         judgements = {d: g for d, g in query.judgements.items() if d in matched}
@@ -380,51 +373,22 @@ def evaluate(
     return result
 
 
-def tables(result: EvalResult) -> list[Any]:
-    """Rich tables for people: the summary per mode, nDCG@10 per kind, the modes against
-    the baseline, and nDCG@10 per query."""
-    from rich.table import Table
+def _check_modes(modes: Sequence[str], baseline: str | None) -> None:
+    """Refuse an unknown mode, and a baseline that is not evaluated."""
+    for mode in (*modes, *([baseline] if baseline else [])):
+        if mode not in MODES:
+            raise ScrsearchError(f"Unknown mode '{mode}': use one of {', '.join(MODES)}")
+    if baseline is not None and baseline not in modes:
+        raise ScrsearchError(
+            f"The baseline '{baseline}' is not among the modes evaluated "
+            f"({', '.join(modes)}): add it to the modes (--modes)"
+        )
 
-    kinds = list(dict.fromkeys(q["kind"] for q in result.queries))
-    title = f"{result.collection}: {len(result.queries)} judged queries"
-    if result.simulated:
-        title += (
-            f", as if {result.simulated['passages']:,} passages"
-            f" (keyword budget {result.simulated['keyword_budget']:,})"
-        )
-    summary = Table(title=title)
-    summary.add_column("mode")
-    for name in ("nDCG@10", "Recall@10", "Recall@50", "MRR"):
-        summary.add_column(name, justify="right")
-    by_kind = Table(title="nDCG@10 by query kind")
-    by_kind.add_column("kind")
-    by_kind.add_column("queries", justify="right")
-    for mode in result.modes:
-        summary.add_row(mode, *(f"{result.summary(mode)[m]:.3f}" for m in METRICS))
-        by_kind.add_column(mode, justify="right")
-    for kind in kinds:
-        n = sum(q["kind"] == kind for q in result.queries)
-        scores = (f"{result.summary(m)['by_kind'][kind]:.3f}" for m in result.modes)
-        by_kind.add_row(kind, str(n), *scores)
-    compared = result.comparisons()
-    against = Table(title=f"nDCG@10 against {result.baseline}, paired over the queries")
-    for name in ("mode", "difference", "95% interval", "queries better / worse / same"):
-        against.add_column(name, justify="left" if name == "mode" else "right", no_wrap=True)
-    for c in compared:
-        against.add_row(
-            c.mode,
-            f"{c.difference:+.3f}",
-            f"{c.ci95[0]:+.3f} to {c.ci95[1]:+.3f}",
-            f"{c.better} / {c.worse} / {c.tied}",
-        )
-    per_query = Table(title="nDCG@10 per query")
-    for name in ("id", "kind", *result.modes):
-        per_query.add_column(
-            name, justify="right" if name in result.modes else "left", no_wrap=True
-        )
-    per_query.add_column("query", max_width=44)  # wraps: narrow terminals keep the numbers
-    for q in result.queries:
-        per_query.add_row(
-            q["id"], q["kind"], *(f"{q[m]['ndcg@10']:.3f}" for m in result.modes), q["query"]
-        )
-    return [summary, by_kind, *([against] if compared else []), per_query]
+
+def _simulate(searcher: Searcher, as_if_passages: int) -> dict[str, int]:
+    """Scale ``searcher``'s keyword budget to what it would be of ``as_if_passages``
+    passages; return that size and budget (:attr:`EvalResult.simulated`)."""
+    passages = int(searcher.index.manifest.counts.get("passages", 0))
+    budget = max(1, round(searcher.config.keyword_budget * passages / as_if_passages))
+    searcher.config = searcher.config.with_overrides(keyword_budget=budget)
+    return {"passages": as_if_passages, "keyword_budget": budget}

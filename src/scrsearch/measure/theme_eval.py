@@ -37,6 +37,9 @@ from ..themes.tagging import Tagger, ThemeSet
 #: Thresholds tried by :func:`sweep`.
 SWEEP = tuple(round(x, 2) for x in np.arange(0.30, 0.71, 0.02))
 
+#: The labelled set's splits: passages used to tune the thresholds, and held-out ones.
+SPLITS = ("tune", "test")
+
 
 @dataclass(frozen=True)
 class LabelledPassage:

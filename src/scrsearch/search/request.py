@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..records import SECTIONS, Hit
-from .searcher import MODES, Filters, Searcher
+from .searcher import DEFAULT_MODE, MODES, Filters, Searcher
 
 #: The most results one request may ask for.
 MAX_K = 100
@@ -39,7 +39,7 @@ class SearchRequest:
     """A query (or a "more like this" passage id), its mode, filters and size."""
 
     query: str = ""
-    mode: str = "hybrid"
+    mode: str = DEFAULT_MODE
     k: int = DEFAULT_K
     year_from: int | None = None
     year_to: int | None = None
@@ -65,7 +65,7 @@ class SearchRequest:
         section = get("section")
         return cls(
             query=get("q") or "",
-            mode=mode if mode in MODES else "hybrid",
+            mode=mode if mode in MODES else DEFAULT_MODE,
             k=min(MAX_K, max(1, _int(get("k")) or DEFAULT_K)),
             year_from=_int(get("from")),
             year_to=_int(get("to")),

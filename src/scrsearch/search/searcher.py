@@ -28,7 +28,15 @@ from . import bm25
 from .query_text import fts_parts
 from .ranking import fuse_rrf, fuse_scores, rank_documents
 
-MODES = ("hybrid", "semantic", "keyword")
+#: The ranking modes, each with what it does (for the CLI's and the app's help), the
+#: default first.
+MODE_HELP = {
+    "hybrid": "combines meaning and words (best in most cases)",
+    "semantic": "finds passages that mean the same thing in other words",
+    "keyword": "finds the exact words",
+}
+MODES = tuple(MODE_HELP)
+DEFAULT_MODE = MODES[0]
 FUSIONS = ("score", "rrf")
 
 
@@ -160,7 +168,7 @@ class Searcher:
         query: str,
         *,
         k: int = 10,
-        mode: str = "hybrid",
+        mode: str = DEFAULT_MODE,
         filters: Filters | None = None,
         group_by_review: bool = False,
     ) -> list[Hit]:
@@ -175,7 +183,12 @@ class Searcher:
         return self._hits(ranked, mode, k, group_by_review)
 
     def rank(
-        self, query: str, *, mode: str = "hybrid", filters: Filters | None = None, depth: int = 100
+        self,
+        query: str,
+        *,
+        mode: str = DEFAULT_MODE,
+        filters: Filters | None = None,
+        depth: int = 100,
     ) -> list[tuple[int, float]]:
         """``(chunk_id, score)`` pairs, best first, without loading the passages."""
         filters = filters or Filters()

@@ -51,15 +51,21 @@ st.markdown(
     "the other reviews; then the reviews that share most of its learning, and why."
 )
 left, right = st.columns(2)
-chosen = left.selectbox(
-    "Review", list(titles), index=list(titles).index(doc_ref), format_func=titles.get
+chosen = (
+    left.selectbox(
+        "Review", list(titles), index=list(titles).index(doc_ref), format_func=titles.__getitem__
+    )
+    or doc_ref  # a box with an index and options always has a value; this tells mypy
 )
 others = [ALL, *(ref for ref in titles if ref != chosen)]
-versus = right.selectbox(
-    "Compare with",
-    others,
-    index=others.index(other_ref) if other_ref in others else 0,
-    format_func=lambda ref: "All other reviews" if ref == ALL else titles[ref],
+versus = (
+    right.selectbox(
+        "Compare with",
+        others,
+        index=others.index(other_ref) if other_ref in others else 0,
+        format_func=lambda ref: "All other reviews" if ref == ALL else titles[ref],
+    )
+    or ALL
 )
 wanted = {"doc": chosen, **({"other": versus} if versus != ALL else {})}
 if params != wanted:
@@ -108,12 +114,13 @@ with lessons_tab:
         mine, theirs = st.columns(2, gap="large")
         with mine:
             where = common.pages_label(lesson.chunk.page_start, lesson.chunk.page_end)
-            themes = named(lesson.themes) or "no theme"
             common.html_block(
-                f'<div class="scr-card-title">L{n} · {common.esc(lesson.chunk.section)}</div>'
-                f'<div class="scr-meta">{common.esc(where) if where else ""}</div>'
-                f'<div class="scr-passage">{common.passage_html(lesson.chunk.text)}</div>'
-                f'<div class="scr-score">themes: {common.esc(themes)}</div>'
+                common.card_html(
+                    lesson.chunk,
+                    title=f"L{n} · {lesson.chunk.section}",
+                    cite=[(where,)],
+                    score=f"themes: {named(lesson.themes) or 'no theme'}",
+                )
             )
         with theirs:
             if not lesson.matches:
@@ -124,7 +131,7 @@ with lessons_tab:
                 common.passage_card(
                     hit,
                     score=f"score {hit.score:.2f} (similarity {match.similarity:.2f}"
-                    f"{', shared: ' + common.esc(shared) if shared else ''})",
+                    f"{', shared: ' + shared if shared else ''})",
                 )
         st.divider()
 
@@ -149,13 +156,13 @@ with reviews_tab:
             st.progress(min(1.0, review.score))
             with st.expander("The passage pairs behind this score"):
                 for pair in review.pairs:
-                    common.html_block(
-                        f'<div class="scr-meta">L{order.get(pair.lesson.chunk_id, "?")} ↔ '
-                        f"score {pair.score:.2f} (similarity {pair.similarity:.2f}"
-                        f"{', shared: ' + common.esc(named(pair.shared_themes)) if pair.shared_themes else ''})"
-                        f"</div>"
-                        f'<div class="scr-passage">{common.passage_html(pair.passage.text)}</div>'
+                    shared = named(pair.shared_themes)
+                    head = (
+                        f"L{order.get(pair.lesson.chunk_id, '?')} ↔ score {pair.score:.2f} "
+                        f"(similarity {pair.similarity:.2f}"
+                        f"{', shared: ' + shared if shared else ''})"
                     )
+                    common.html_block(common.card_html(pair.passage, cite=[(head,)]))
             if versus == ALL:
                 st.page_link(
                     common.COMPARE_PAGE,

@@ -13,14 +13,14 @@ from scrsearch import load_config
 from scrsearch.app import common
 from scrsearch.errors import ScrsearchError
 from scrsearch.ingestion import library
-from scrsearch.records import NATIONS, REVIEW_TYPES
+from scrsearch.records import METADATA_FIELDS, NATIONS, REVIEW_TYPES
 
 STAGES = {
     "extract": (0.0, 0.3, "Reading files"),
     "embed": (0.3, 0.9, "Embedding passages"),
     "index": (0.9, 1.0, "Building the index"),
 }
-EDITABLE = ["title", "review_name", "partnership", "year", "review_type", "nation"]
+EDITABLE = list(METADATA_FIELDS)
 
 
 def _count(n: int, noun: str) -> str:
@@ -106,17 +106,12 @@ table = pd.DataFrame(
     [
         {
             "id": r.document.doc_id,
+            **r.document.metadata.to_dict(),
             "title": r.document.title,
-            "review_name": r.document.metadata.review_name,
-            "partnership": r.document.metadata.partnership,
-            "year": r.document.metadata.year,
-            "review_type": r.document.metadata.review_type,
-            "nation": r.document.metadata.nation,
             "format": r.document.format,
             "pages": r.document.n_pages if r.document.paged else None,
             "passages": r.passages,
-            "lessons": r.sections.get("lessons", 0),
-            "recommendations": r.sections.get("recommendations", 0),
+            **{section: r.sections.get(section, 0) for section in library.LEARNING_SECTIONS},
             "file": r.file_name,
             "uploaded": r.uploaded,
         }
@@ -128,8 +123,7 @@ table = pd.DataFrame(
         "format",
         "pages",
         "passages",
-        "lessons",
-        "recommendations",
+        *library.LEARNING_SECTIONS,
         "file",
         "uploaded",
     ],

@@ -104,17 +104,17 @@ with facts_column:
     else:
         st.caption("The original file is no longer where it was indexed from.")
 if chunk is not None:
-    where = " · ".join(
-        x
-        for x in (f"{chunk.section} section", common.pages_label(chunk.page_start, chunk.page_end))
-        if x
-    )
+    opened = (f"{chunk.section} section", common.pages_label(chunk.page_start, chunk.page_end))
     with passage_column:
         common.html_block(
-            '<div class="scr-callout"><div class="scr-meta">The passage you opened · '
-            f"{common.esc(where)}</div>"
-            f'<div class="scr-passage">{common.passage_html(chunk.text, query)}</div>'
-            '<div class="scr-meta">It is marked in the full text below.</div></div>'
+            '<div class="scr-callout">'
+            + common.card_html(
+                chunk,
+                cite=[("The passage you opened", *opened)],
+                query=query,
+                score="It is marked in the full text below.",
+            )
+            + "</div>"
         )
 
 learning = review.learning
@@ -124,11 +124,7 @@ with st.expander(f"Lessons and recommendations ({len(learning)} passages)", expa
     for item in learning:
         page = review.page_of(item)
         where = common.pages_label(item.page_start, item.page_end)
-        common.html_block(
-            f'<div class="scr-meta">{common.esc(item.section.capitalize())}'
-            f"{' · ' + common.esc(where) if where else ''}</div>"
-            f'<div class="scr-passage">{common.passage_html(item.text)}</div>'
-        )
+        common.html_block(common.card_html(item, cite=[(item.section.capitalize(), where)]))
         st.page_link(
             common.REVIEW_PAGE,
             label="Read in context",

@@ -10,12 +10,12 @@ from dataclasses import replace
 
 import streamlit as st
 
-from scrsearch import MODES
 from scrsearch.app import common
 from scrsearch.ingestion import library
 from scrsearch.present import export
-from scrsearch.records import SECTIONS
+from scrsearch.records import SECTIONS, Hit
 from scrsearch.search.request import MAX_K, SearchRequest
+from scrsearch.search.searcher import MODE_HELP, MODES
 
 ANY = "Any"
 EXAMPLES = (
@@ -24,11 +24,7 @@ EXAMPLES = (
     "voice of the child",
     "safe sleeping advice",
 )
-MODE_HELP = (
-    "**hybrid** combines meaning and words (best in most cases); "
-    "**semantic** finds passages that mean the same thing in other words; "
-    "**keyword** finds the exact words."
-)
+MODES_EXPLAINED = "; ".join(f"**{mode}** {does}" for mode, does in MODE_HELP.items()) + "."
 
 manifest = common.require_index()
 rows = library.documents(common.index())
@@ -75,7 +71,7 @@ with st.form("search"):
         placeholder="e.g. new information shared in a meeting but the plan was not changed",
     )
     left, right = st.columns([2, 1])
-    left.radio("Mode", MODES, key="search_mode", horizontal=True, help=MODE_HELP)
+    left.radio("Mode", MODES, key="search_mode", horizontal=True, help=MODES_EXPLAINED)
     right.checkbox(
         "Group by review", key="search_group", help="Show the best passage of each review."
     )
@@ -100,13 +96,13 @@ with st.form("search"):
 
 if submitted:
     state = st.session_state
-    low, high = state.get("search_years", (None, None)) if len(years) > 1 else (None, None)
+    since, until = state.get("search_years", (None, None)) if len(years) > 1 else (None, None)
     request = SearchRequest(
         query=state["search_q"].strip(),
         mode=state["search_mode"],
         k=int(state["search_k"]),
-        year_from=low if low != years[0] else None,
-        year_to=high if high != years[-1] else None,
+        year_from=since if since != years[0] else None,
+        year_to=until if until != years[-1] else None,
         partnership=None if state["search_partnership"] == ANY else state["search_partnership"],
         review_type=None if state["search_type"] == ANY else state["search_type"],
         section=None if state["search_section"] == ANY else state["search_section"],
@@ -126,7 +122,7 @@ if not request.active:
     )
     for example in EXAMPLES:
         st.page_link(common.SEARCH_PAGE, label=example, icon="🔎", query_params={"q": example})
-    st.caption(MODE_HELP)
+    st.caption(MODES_EXPLAINED)
     st.stop()
 
 # The first search after the app starts may come before the model has loaded: show
@@ -181,55 +177,54 @@ if not hits:
 
 shown = replace(request, mode="keyword") if preview else request  # what the hits are
 st.caption(f"{request.count(len(hits))} · {common.plain(shown.describe())}")
-for hit in hits:
-    meta = hit.document.metadata
+
+
+def actions(hit: Hit) -> None:
+    """A result's buttons: short labels, explained on hover, so the row fits a laptop screen."""
     pages = common.pages_label(hit.chunk.page_start, hit.chunk.page_end)
-    details = " · ".join(
-        common.esc(x) for x in (meta.partnership, meta.year, meta.review_type) if x
+    one, two, three, four = st.columns([1.3, 1.5, 1, 1])
+    if one.button(
+        "More like this",
+        key=f"like-{hit.chunk.chunk_id}",
+        help="Passages that say something similar, in any review",
+    ):
+        st.query_params.from_dict(
+            SearchRequest(query=request.query, like=hit.chunk.chunk_id).to_params()
+        )
+        st.rerun()
+    two.page_link(
+        common.REVIEW_PAGE,
+        label=f"Open at {pages}" if pages else "Open the passage",
+        help="Read the review, at this passage",
+        icon=":material/article:",
+        query_params=common.review_params(hit, request.query),
     )
-    where = " · ".join(common.esc(x) for x in (f"{hit.chunk.section} section", pages) if x)
-    with st.container(border=True):
-        common.html_block(
-            f'<div class="scr-card"><div class="scr-card-title">{hit.rank}. '
-            f"{common.esc(hit.document.title)}</div>"
-            f'<div class="scr-meta">{details}</div>'
-            f'<div class="scr-meta">{where}</div>'
-            f'<div class="scr-passage">{common.passage_html(hit.chunk.text, request.query)}</div>'
-            f'<div class="scr-score">score {hit.score:.3f} · {common.esc(hit.method)}</div></div>'
-        )
-        # Short labels, explained on hover, so the row fits a laptop screen.
-        one, two, three, four = st.columns([1.3, 1.5, 1, 1])
-        if one.button(
-            "More like this",
-            key=f"like-{hit.chunk.chunk_id}",
-            help="Passages that say something similar, in any review",
-        ):
-            st.query_params.from_dict(
-                SearchRequest(query=request.query, like=hit.chunk.chunk_id).to_params()
-            )
-            st.rerun()
-        two.page_link(
-            common.REVIEW_PAGE,
-            label=f"Open at {pages}" if pages else "Open the passage",
-            help="Read the review, at this passage",
-            icon=":material/article:",
-            query_params=common.review_params(hit, request.query),
-        )
-        review_only = {"doc": str(hit.document.doc_id)}
-        three.page_link(
-            common.THEMES_PAGE,
-            label="Themes",
-            help="The themes of this review",
-            icon=":material/hub:",
-            query_params=review_only,
-        )
-        four.page_link(
-            common.COMPARE_PAGE,
-            label="Compare",
-            help="Where else this review's learning appears",
-            icon=":material/compare_arrows:",
-            query_params=review_only,
-        )
+    review_only = {"doc": str(hit.document.doc_id)}
+    three.page_link(
+        common.THEMES_PAGE,
+        label="Themes",
+        help="The themes of this review",
+        icon=":material/hub:",
+        query_params=review_only,
+    )
+    four.page_link(
+        common.COMPARE_PAGE,
+        label="Compare",
+        help="Where else this review's learning appears",
+        icon=":material/compare_arrows:",
+        query_params=review_only,
+    )
+
+
+for hit in hits:
+    common.passage_card(
+        hit,
+        score=f"score {hit.score:.3f} · {hit.method}",
+        query=request.query,
+        numbered=True,
+        review_line=True,
+        actions=actions,
+    )
 
 st.divider()
 st.markdown("**Download these results**, each passage with its citation:")

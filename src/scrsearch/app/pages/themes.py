@@ -14,6 +14,7 @@ import streamlit as st
 
 from scrsearch.app import common
 from scrsearch.present import export
+from scrsearch.records import Hit
 from scrsearch.themes.profiles import review_profile, theme_counts, theme_matrix, theme_passages
 
 common.require_index()
@@ -27,7 +28,7 @@ labels = {c.slug: c.label for c in counts}
 descriptions = {c.slug: c.description for c in counts}
 
 
-def passage_card(hit, *, show_review: bool = True) -> None:  # type: ignore[no-untyped-def]
+def passage_card(hit: Hit, *, show_review: bool = True) -> None:
     """One passage with its citation and a link to read it in the review."""
     common.passage_card(hit, score=f"confidence {hit.score:.2f}", show_review=show_review)
 
@@ -46,8 +47,8 @@ if slug:
     per_review = st.radio("Passages per review", (1, 2), index=1, horizontal=True)
     with common.errors_shown():
         hits = theme_passages(conn, slug, per_review=per_review, limit=50, index_dir=index.dir)
-    reviews = len({h.document.doc_id for h in hits})
-    st.caption(f"The strongest {len(hits)} passages, from {reviews} reviews.")
+    n_reviews = len({h.document.doc_id for h in hits})
+    st.caption(f"The strongest {len(hits)} passages, from {n_reviews} reviews.")
     if not hits:
         st.info("No passage in the library was tagged with this theme.")
         st.stop()
@@ -162,7 +163,7 @@ picked = selection.get("cell") if isinstance(selection, dict) else None
 if picked:
     chosen = (int(picked[0]["doc_id"]), str(picked[0]["slug"]))
 
-reviews = {}
+reviews: dict[int, str] = {}
 for cell in cells:
     reviews.setdefault(cell["doc_id"], cell["title"])
 st.markdown("**Or choose a review and a theme:**")
@@ -196,7 +197,7 @@ if chosen is not None:
     doc_id, chosen_slug = chosen
     with common.errors_shown():
         profile = review_profile(conn, doc_id, index.dir)
-    entry = next((e for e in profile.themes if e.slug == chosen_slug), None)
+    on_theme = next((e for e in profile.themes if e.slug == chosen_slug), None)
     st.subheader(f"{labels.get(chosen_slug, chosen_slug)} in {profile.document.title}")
     one, two = st.columns(2)
     one.page_link(
@@ -211,10 +212,10 @@ if chosen is not None:
         icon=":material/hub:",
         query_params={"theme": chosen_slug},
     )
-    if entry is None:
+    if on_theme is None:
         st.info("This review has no passage tagged with this theme.")
     else:
-        for hit in entry.passages:
+        for hit in on_theme.passages:
             passage_card(hit, show_review=False)
 
 st.subheader("All themes")
