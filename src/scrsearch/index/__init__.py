@@ -3,7 +3,7 @@
 ``store`` is the SQLite database (numbered migrations, documents, pages, passages,
 FTS5); ``generations`` is the index folder: generations of SQLite + FAISS files behind
 an atomic JSON manifest, the writer lock and publishing; ``maintenance`` checks an
-index folder and rebuilds it.
+index folder and rebuilds it; ``info`` summarises an index (model, counts, versions).
 
 May import: records, config, errors, embed. (tests/test_architecture.py checks the
 room order.)
