@@ -8,8 +8,9 @@ Fetched files are stored under a generated folder named by their content hash,
 ``<dest_dir>/<sha256 prefix>/<safe name>.<ext>``, so the same content always lands
 in the same place and nothing from the server chooses where a file is written.
 :func:`scrsearch.ingestion.pipeline.ingest` accepts URLs, fetches them into the index's
-``fetched/`` folder and keys the document by its URL, so a re-fetch re-indexes only
-when the content changed.
+``fetched/`` folder (:data:`scrsearch.index.housekeeping.FETCHED_DIR`) and keys the
+document by its URL, so a re-fetch re-indexes only when the content changed; the
+index's housekeeping deletes copies no document refers to any more.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ import contextlib
 import hashlib
 import os
 import re
-import shutil
-import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..errors import ScrsearchError
+from ..index.housekeeping import PART_PREFIX
 
 #: Seconds to connect, and the longest silence allowed while reading.
 TIMEOUT = 20.0
@@ -38,8 +38,6 @@ TOTAL_TIMEOUT = 120.0
 MAX_REDIRECTS = 5
 #: The largest download, in bytes (the pipeline passes SCRSEARCH_MAX_FILE_MB).
 MAX_BYTES = 200 * 1024 * 1024
-#: The index sub-folder that holds fetched files.
-FETCHED_DIR = "fetched"
 
 #: Content types scrsearch reads, and the file extension each is saved with.
 CONTENT_TYPES = {
@@ -168,7 +166,7 @@ def fetch_url(
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > max_bytes:
                 raise _too_large(url, int(declared), max_bytes)
-            fd, name = tempfile.mkstemp(dir=dest, prefix=".part-")
+            fd, name = tempfile.mkstemp(dir=dest, prefix=PART_PREFIX)
             tmp_path = Path(name)
             digest = hashlib.sha256()
             size = 0
@@ -313,41 +311,3 @@ def _safe_stem(url: str, disposition: str) -> str:
     stem = Path(name).stem if Path(name).suffix.lower() in _EXTENSIONS else name
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip(".-_")[:80]
     return stem or "page"
-
-
-def sweep_fetched(index_dir: Path) -> list[Path]:
-    """Delete fetched files no document of the current generation refers to.
-
-    Called by the pipeline while it holds the write lock, so no other writer is
-    fetching at the same time. Returns the folders removed.
-    """
-    from ..index.generations import read_manifest
-
-    folder = index_dir / FETCHED_DIR
-    if not folder.is_dir():
-        return []
-    manifest = read_manifest(index_dir)
-    referenced: set[str] = set()
-    if manifest is not None:
-        try:
-            conn = sqlite3.connect(f"file:{index_dir / manifest.sqlite_name}?mode=ro", uri=True)
-            try:
-                rows = conn.execute(
-                    "SELECT json_extract(extra, '$.file') FROM documents "
-                    "WHERE json_extract(extra, '$.file') IS NOT NULL"
-                ).fetchall()
-            finally:
-                conn.close()
-        except sqlite3.Error:
-            return []  # cannot tell what is in use: delete nothing
-        referenced = {str((index_dir / r[0]).resolve().parent) for r in rows}
-    removed = []
-    for child in folder.iterdir():
-        if child.name.startswith(".part-"):
-            if time.time() - child.stat().st_mtime > 3600:  # left by a crashed download
-                child.unlink()
-            continue
-        if child.is_dir() and str(child.resolve()) not in referenced:
-            shutil.rmtree(child, ignore_errors=True)
-            removed.append(child)
-    return removed

@@ -18,13 +18,15 @@ from ..config import Config, load_config
 from ..embed.base import Embedder, canonical_model_name, load_embedder
 from ..errors import ExtractionError, ModelMismatchError, ScrsearchError
 from ..index import store
-from ..index.generations import abandon, begin_generation, publish, read_manifest, write_lock
+from ..index.generations import Manifest, read_manifest
+from ..index.housekeeping import FETCHED_DIR
+from ..index.transaction import write_transaction
 from ..records import Chunk, Extracted, FileResult, Metadata
 from ..themes.tagging import tag_passages
 from .chunk import chunk_pages, embedding_text
 from .discover import discover, file_sha256
 from .extract import extract
-from .fetch import FETCHED_DIR, FetchError, fetch_url, is_url, sweep_fetched
+from .fetch import FetchError, fetch_url, is_url
 from .metadata import apply_overrides, extract_metadata, read_sidecar
 
 #: ``progress(stage, done, total)``; stages: extract, embed, index.
@@ -116,51 +118,48 @@ def ingest(
     model_name = canonical_model_name(embedder.name)
     urls = list(dict.fromkeys(str(p) for p in paths if is_url(p)))
     files, results = discover([p for p in paths if not is_url(p)])
-    with write_lock(index_dir):
-        current = read_manifest(index_dir)
-        if current is not None and not rebuild and current.model != model_name:
-            raise ModelMismatchError(
-                str(index_dir), current.model, current.dimension, model_name, embedder.dimension
-            )
+    with write_transaction(index_dir, config=config) as tx:
+        _check_model(tx.current, rebuild, model_name, embedder, index_dir)
         # Fetched while holding the lock: no other writer sweeps fetched/ meanwhile.
         origins = _fetch_urls(urls, index_dir, config, files, results, progress)
-        gen = begin_generation(index_dir, fresh=rebuild)
-        try:
-            pending, file_results, changed = _prepare(
-                files, gen.conn, embedder, config, progress, ocr, origins
-            )
-            results.extend(file_results)
-            embed_seconds, written = _embed_and_write(pending, gen.conn, embedder, config, progress)
-            results.extend(written)
-            if prune:
-                removed = _prune(gen.conn)
-                results.extend(removed)
-                changed = changed or bool(removed)
-            if changed or current is None or rebuild:
-                manifest = publish(
-                    gen,
-                    model=model_name,
-                    dimension=embedder.dimension,
-                    exact_max=config.exact_search_max,
-                    nprobe=config.nprobe,
-                    progress=progress,
-                )
-                counts, published = manifest.counts, True
-            else:
-                counts, published = store.counts(gen.conn), False
-                abandon(gen)
-        except BaseException:
-            abandon(gen)
-            raise
-        if (index_dir / FETCHED_DIR).is_dir():
-            sweep_fetched(index_dir)
+        conn = tx.begin(fresh=rebuild)
+        pending, file_results, changed = _prepare(
+            files, conn, embedder, config, progress, ocr, origins
+        )
+        results.extend(file_results)
+        embed_seconds, written = _embed_and_write(pending, conn, embedder, config, progress)
+        results.extend(written)
+        if prune:
+            removed = _prune(conn)
+            results.extend(removed)
+            changed = changed or bool(removed)
+        if changed or tx.current is None or rebuild:
+            counts = tx.publish(
+                model=model_name, dimension=embedder.dimension, progress=progress
+            ).counts
+        else:
+            counts = store.counts(conn)
     shown = {str(p): origin["url"] for p, origin in origins.items()}
     results = [_shown_as_url(r, shown) for r in results]
     order = {shown.get(str(p), str(p)): i for i, p in enumerate(files)}
     results.sort(key=lambda r: order.get(r.path, len(order)))
     return IngestReport(
-        tuple(results), time.perf_counter() - started, counts, embed_seconds, published
+        tuple(results),
+        time.perf_counter() - started,
+        counts,
+        embed_seconds,
+        tx.published is not None,
     )
+
+
+def _check_model(
+    current: Manifest | None, rebuild: bool, model_name: str, embedder: Embedder, index_dir: Path
+) -> None:
+    """Refuse to add to an index built with another model (unless rebuilding it)."""
+    if current is not None and not rebuild and current.model != model_name:
+        raise ModelMismatchError(
+            str(index_dir), current.model, current.dimension, model_name, embedder.dimension
+        )
 
 
 def _fetch_urls(

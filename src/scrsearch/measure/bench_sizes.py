@@ -38,7 +38,7 @@ EXACT_KEYWORD_QUERIES = 50
 def build_size(work: Path, size: int, config: Config, log: Log = _stderr) -> dict[str, Any]:
     """Write ``size`` synthetic passages into a real index folder and publish it."""
     from ..index import store
-    from ..index.generations import begin_generation, publish
+    from ..index.transaction import write_transaction
     from ..records import Metadata
 
     meta = json.loads((work / "base.json").read_text())
@@ -49,68 +49,62 @@ def build_size(work: Path, size: int, config: Config, log: Log = _stderr) -> dic
     rng = np.random.default_rng(size)
     index_dir = work / f"index-{size}"
     started = time.perf_counter()
-    gen = begin_generation(index_dir, fresh=True)
-    conn = gen.conn
-    with conn:
-        for doc in range(math.ceil(size / PER_DOC)):
-            store.add_document(
-                conn,
-                source=f"/synthetic/doc-{doc:07d}.txt",
-                sha256=f"{doc:064x}",
-                fmt="text",
-                paged=False,
-                pages=[],
-                metadata=Metadata(title=f"Synthetic review {doc}"),
-                extracted_metadata=Metadata(),
-                extra={},
-                size=0,
-            )
-    best_s = np.full((len(queries), 0), -np.inf, dtype=np.float32)
-    best_i = np.zeros((len(queries), 0), dtype=np.int64)
-    for start in range(0, size, BATCH):
-        n = min(BATCH, size - start)
-        # Real passages drawn at random, not in a cycle: IVF training samples every
-        # k-th id, which would see only some of the passages of a periodic sequence.
-        which = rng.integers(0, len(base), n)
-        noise = rng.standard_normal((n, dim), dtype=np.float32) * (NOISE / math.sqrt(dim))
-        vectors = base[which] + noise
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        ids = np.arange(start + 1, start + n + 1, dtype=np.int64)
-        # Exact neighbours, kept as a running top-TRUTH_DEPTH per query.
-        best_s = np.hstack([best_s, queries @ vectors.T])
-        best_i = np.hstack([best_i, np.broadcast_to(ids, (len(queries), n))])
-        if best_s.shape[1] > TRUTH_DEPTH:
-            keep = np.argpartition(-best_s, TRUTH_DEPTH, axis=1)[:, :TRUTH_DEPTH]
-            best_s = np.take_along_axis(best_s, keep, axis=1)
-            best_i = np.take_along_axis(best_i, keep, axis=1)
-        chosen = [passages[w] for w in which.tolist()]
-        cids = ids.tolist()
-        rows = [
-            (c, (c - 1) // PER_DOC + 1, (c - 1) % PER_DOC, *p[:3], len(p[0]), v.tobytes())
-            for c, p, v in zip(cids, chosen, vectors, strict=True)
-        ]
-        fts = [(c, p[0], p[1] or "", p[3]) for c, p in zip(cids, chosen, strict=True)]
+    with write_transaction(index_dir, config=config) as tx:
+        conn = tx.begin(fresh=True)
         with conn:
-            conn.executemany(
-                "INSERT INTO chunks (id, doc_id, seq, text, heading, section, char_start, "
-                "char_end, embedding) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
-                rows,
-            )
-            conn.executemany(
-                "INSERT INTO chunks_fts (rowid, text, heading, title) VALUES (?, ?, ?, ?)", fts
-            )
-        done = start + n
-        if done % 100_000 == 0 or done == size:
-            log(f"  [{size:,}] wrote {done:,} passages ({time.perf_counter() - started:.0f} s)")
-    write_s = time.perf_counter() - started
-    log(f"  [{size:,}] building FAISS and publishing")
-    manifest = publish(
-        gen,
-        model=meta["model"],
-        dimension=dim,
-        exact_max=config.exact_search_max,
-        nprobe=config.nprobe,
-    )
+            for doc in range(math.ceil(size / PER_DOC)):
+                store.add_document(
+                    conn,
+                    source=f"/synthetic/doc-{doc:07d}.txt",
+                    sha256=f"{doc:064x}",
+                    fmt="text",
+                    paged=False,
+                    pages=[],
+                    metadata=Metadata(title=f"Synthetic review {doc}"),
+                    extracted_metadata=Metadata(),
+                    extra={},
+                    size=0,
+                )
+        best_s = np.full((len(queries), 0), -np.inf, dtype=np.float32)
+        best_i = np.zeros((len(queries), 0), dtype=np.int64)
+        for start in range(0, size, BATCH):
+            n = min(BATCH, size - start)
+            # Real passages drawn at random, not in a cycle: IVF training samples every
+            # k-th id, which would see only some of the passages of a periodic sequence.
+            which = rng.integers(0, len(base), n)
+            noise = rng.standard_normal((n, dim), dtype=np.float32) * (NOISE / math.sqrt(dim))
+            vectors = base[which] + noise
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            ids = np.arange(start + 1, start + n + 1, dtype=np.int64)
+            # Exact neighbours, kept as a running top-TRUTH_DEPTH per query.
+            best_s = np.hstack([best_s, queries @ vectors.T])
+            best_i = np.hstack([best_i, np.broadcast_to(ids, (len(queries), n))])
+            if best_s.shape[1] > TRUTH_DEPTH:
+                keep = np.argpartition(-best_s, TRUTH_DEPTH, axis=1)[:, :TRUTH_DEPTH]
+                best_s = np.take_along_axis(best_s, keep, axis=1)
+                best_i = np.take_along_axis(best_i, keep, axis=1)
+            chosen = [passages[w] for w in which.tolist()]
+            cids = ids.tolist()
+            rows = [
+                (c, (c - 1) // PER_DOC + 1, (c - 1) % PER_DOC, *p[:3], len(p[0]), v.tobytes())
+                for c, p, v in zip(cids, chosen, vectors, strict=True)
+            ]
+            fts = [(c, p[0], p[1] or "", p[3]) for c, p in zip(cids, chosen, strict=True)]
+            with conn:
+                conn.executemany(
+                    "INSERT INTO chunks (id, doc_id, seq, text, heading, section, char_start, "
+                    "char_end, embedding) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                    rows,
+                )
+                conn.executemany(
+                    "INSERT INTO chunks_fts (rowid, text, heading, title) VALUES (?, ?, ?, ?)", fts
+                )
+            done = start + n
+            if done % 100_000 == 0 or done == size:
+                log(f"  [{size:,}] wrote {done:,} passages ({time.perf_counter() - started:.0f} s)")
+        write_s = time.perf_counter() - started
+        log(f"  [{size:,}] building FAISS and publishing")
+        manifest = tx.publish(model=meta["model"], dimension=dim)
     order = np.argsort(-best_s, axis=1, kind="stable")
     np.save(work / f"truth-{size}.npy", np.take_along_axis(best_i, order, axis=1))
     np.save(work / f"truth-scores-{size}.npy", np.take_along_axis(best_s, order, axis=1))
