@@ -109,6 +109,14 @@ def is_url(text: str | os.PathLike[str]) -> bool:
     return bool(re.match(r"^https?://", str(text), re.I))
 
 
+#: What every request sends.
+HEADERS = {
+    "User-Agent": "scrsearch (offline search of safeguarding reviews)",
+    "Accept": "application/pdf, text/html, application/vnd.openxmlformats-officedocument"
+    ".wordprocessingml.document, text/plain, text/markdown;q=0.9, */*;q=0.1",
+}
+
+
 def fetch_url(
     url: str,
     dest_dir: Path | str,
@@ -143,117 +151,150 @@ def fetch_url(
     session = requests.Session()
     session.max_redirects = max_redirects
     session.trust_env = False  # no proxies or .netrc credentials picked up behind the user's back
-    headers = {
-        "User-Agent": "scrsearch (offline search of safeguarding reviews)",
-        "Accept": "application/pdf, text/html, application/vnd.openxmlformats-officedocument"
-        ".wordprocessingml.document, text/plain, text/markdown;q=0.9, */*;q=0.1",
-    }
     deadline = time.monotonic() + total_timeout
     tmp_path: Path | None = None
     try:
         with session.get(
-            url, headers=headers, stream=True, timeout=(timeout, timeout), allow_redirects=True
+            url, headers=HEADERS, stream=True, timeout=(timeout, timeout), allow_redirects=True
         ) as response:
-            _check_status(url, response)
-            content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            if content_type not in CONTENT_TYPES and content_type not in GENERIC_TYPES:
-                raise FetchError(
-                    url,
-                    f"the server sent '{content_type}', not a document scrsearch reads",
-                    "link to a PDF, HTML, DOCX, TXT or MD file",
-                    reason="wrong-type",
-                )
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise _too_large(url, int(declared), max_bytes)
+            content_type = _accepted_type(url, response, max_bytes)
             fd, name = tempfile.mkstemp(dir=dest, prefix=PART_PREFIX)
             tmp_path = Path(name)
-            digest = hashlib.sha256()
-            size = 0
-            head = b""
-            with os.fdopen(fd, "wb") as out:
-                # read1 returns whatever has arrived, so a server that trickles bytes
-                # meets the deadline too (each wait is bounded by the read timeout).
-                while block := response.raw.read1(64 * 1024, decode_content=True):
-                    size += len(block)
-                    if size > max_bytes:
-                        raise _too_large(url, size, max_bytes, streamed=True)
-                    if time.monotonic() > deadline:
-                        raise FetchError(
-                            url,
-                            f"the download took longer than {total_timeout:g} s",
-                            "try again later, or download it in a browser and ingest the file",
-                            reason="timeout",
-                        )
-                    if len(head) < 1024:
-                        head += block[: 1024 - len(head)]
-                    digest.update(block)
-                    out.write(block)
-                out.flush()
-                os.fsync(out.fileno())
-            if size == 0:
-                raise FetchError(url, "the server sent an empty response", reason="empty")
+            body = _download(url, response, fd, max_bytes, deadline, total_timeout)
             final_url = response.url
             disposition = response.headers.get("Content-Disposition", "")
-        ext = _extension(content_type, final_url, disposition, head)
-        if ext is None:
-            raise FetchError(
-                url,
-                f"cannot tell what kind of file the server sent ('{content_type or 'no type'}')",
-                "link to a PDF, HTML, DOCX, TXT or MD file",
-                reason="wrong-type",
-            )
-        sha = digest.hexdigest()
-        folder = dest / sha[:24]
-        folder.mkdir(exist_ok=True)
-        target = folder / (_safe_stem(final_url, disposition) + ext)
-        os.replace(tmp_path, target)
-        tmp_path = None
-        return FetchedFile(
-            url=url,
-            final_url=final_url,
-            path=target,
-            content_type=content_type,
-            sha256=sha,
-            size=size,
-            retrieved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        )
-    except requests.exceptions.TooManyRedirects as exc:
+        return _keep(url, final_url, disposition, content_type, body, tmp_path, dest)
+    except requests.exceptions.RequestException as exc:
+        raise _request_failure(url, exc, timeout, max_redirects) from exc
+    finally:
+        session.close()
+        if tmp_path is not None:  # already gone once kept
+            with contextlib.suppress(FileNotFoundError):
+                tmp_path.unlink()
+
+
+@dataclass(frozen=True)
+class _Body:
+    """What was downloaded: its hash, its size and its first bytes."""
+
+    sha256: str
+    size: int
+    head: bytes
+
+
+def _accepted_type(url: str, response: Any, max_bytes: int) -> str:
+    """The response's content type, once its status, type and declared size pass."""
+    _check_status(url, response)
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if content_type not in CONTENT_TYPES and content_type not in GENERIC_TYPES:
         raise FetchError(
+            url,
+            f"the server sent '{content_type}', not a document scrsearch reads",
+            "link to a PDF, HTML, DOCX, TXT or MD file",
+            reason="wrong-type",
+        )
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(url, int(declared), max_bytes)
+    return content_type
+
+
+def _download(
+    url: str, response: Any, fd: int, max_bytes: int, deadline: float, total_timeout: float
+) -> _Body:
+    """Stream the body into the open file ``fd``, within the size cap and the deadline."""
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    with os.fdopen(fd, "wb") as out:
+        # read1 returns whatever has arrived, so a server that trickles bytes
+        # meets the deadline too (each wait is bounded by the read timeout).
+        while block := response.raw.read1(64 * 1024, decode_content=True):
+            size += len(block)
+            if size > max_bytes:
+                raise _too_large(url, size, max_bytes, streamed=True)
+            if time.monotonic() > deadline:
+                raise FetchError(
+                    url,
+                    f"the download took longer than {total_timeout:g} s",
+                    "try again later, or download it in a browser and ingest the file",
+                    reason="timeout",
+                )
+            if len(head) < 1024:
+                head += block[: 1024 - len(head)]
+            digest.update(block)
+            out.write(block)
+        out.flush()
+        os.fsync(out.fileno())
+    if size == 0:
+        raise FetchError(url, "the server sent an empty response", reason="empty")
+    return _Body(digest.hexdigest(), size, head)
+
+
+def _keep(
+    url: str,
+    final_url: str,
+    disposition: str,
+    content_type: str,
+    body: _Body,
+    tmp_path: Path,
+    dest: Path,
+) -> FetchedFile:
+    """Move the download to ``<dest>/<sha256 prefix>/<safe name>.<ext>``."""
+    ext = _extension(content_type, final_url, disposition, body.head)
+    if ext is None:
+        raise FetchError(
+            url,
+            f"cannot tell what kind of file the server sent ('{content_type or 'no type'}')",
+            "link to a PDF, HTML, DOCX, TXT or MD file",
+            reason="wrong-type",
+        )
+    folder = dest / body.sha256[:24]
+    folder.mkdir(exist_ok=True)
+    target = folder / (_safe_stem(final_url, disposition) + ext)
+    os.replace(tmp_path, target)
+    return FetchedFile(
+        url=url,
+        final_url=final_url,
+        path=target,
+        content_type=content_type,
+        sha256=body.sha256,
+        size=body.size,
+        retrieved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def _request_failure(url: str, exc: Exception, timeout: float, max_redirects: int) -> FetchError:
+    """One line for a failed request: what went wrong and what to do."""
+    import requests
+
+    errors = requests.exceptions
+    if isinstance(exc, errors.TooManyRedirects):
+        return FetchError(
             url,
             f"too many redirects (more than {max_redirects})",
             "open it in a browser and use the final address",
             reason="redirects",
-        ) from exc
-    except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
-        raise FetchError(
+        )
+    if isinstance(exc, (errors.ConnectTimeout, errors.ReadTimeout)):
+        return FetchError(
             url,
             f"no response within {timeout:g} s",
             "check the address and your connection, or try again later",
             reason="timeout",
-        ) from exc
-    except requests.exceptions.SSLError as exc:
-        raise FetchError(
-            url, "the secure connection failed (certificate problem)", reason="tls"
-        ) from exc
-    except requests.exceptions.ConnectionError as exc:
-        raise FetchError(
+        )
+    if isinstance(exc, errors.SSLError):
+        return FetchError(url, "the secure connection failed (certificate problem)", reason="tls")
+    if isinstance(exc, errors.ConnectionError):
+        return FetchError(
             url,
             "cannot connect to the server",
             "check the address and your connection",
             reason="connect",
-        ) from exc
-    except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
-        raise FetchError(url, "not a valid web address", "check the URL", reason="bad-url") from exc
-    except requests.exceptions.RequestException as exc:
-        raise FetchError(
-            url, f"the download failed ({type(exc).__name__})", "try again later"
-        ) from exc
-    finally:
-        session.close()
-        if tmp_path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                tmp_path.unlink()
+        )
+    if isinstance(exc, (errors.InvalidURL, errors.MissingSchema)):
+        return FetchError(url, "not a valid web address", "check the URL", reason="bad-url")
+    return FetchError(url, f"the download failed ({type(exc).__name__})", "try again later")
 
 
 def _check_status(url: str, response: Any) -> None:
