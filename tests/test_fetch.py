@@ -21,7 +21,8 @@ from click.testing import CliRunner
 from scrsearch import load_config
 from scrsearch.cli import cli
 from scrsearch.index.generations import Index
-from scrsearch.ingestion.fetch import FETCHED_DIR, FetchError, fetch_url, is_url
+from scrsearch.index.housekeeping import FETCHED_DIR
+from scrsearch.ingestion.fetch import FetchError, fetch_url, is_url
 from scrsearch.ingestion.pipeline import ingest
 from scrsearch.search.searcher import Searcher
 

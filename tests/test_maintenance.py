@@ -289,8 +289,9 @@ def test_removing_a_document_deletes_its_text_and_its_fetched_copy(
 ) -> None:
     """``remove`` leaves no copy of the text: not in the current generation, and with
     keep_previous=False not in the previous one; a fetched copy is deleted too."""
-    from scrsearch.index.generations import begin_generation, publish, write_lock
-    from scrsearch.ingestion.fetch import FETCHED_DIR, FetchedFile
+    from scrsearch.index.housekeeping import FETCHED_DIR
+    from scrsearch.index.transaction import write_transaction
+    from scrsearch.ingestion.fetch import FetchedFile
 
     config = load_config()
     secret = tmp_path / "secret.txt"
@@ -311,19 +312,12 @@ def test_removing_a_document_deletes_its_text_and_its_fetched_copy(
     conn.close()
     from scrsearch.index import store
 
-    with write_lock(config.index_dir):
-        gen = begin_generation(config.index_dir)
-        doc = store.find_by_source(gen.conn, str(secret.resolve()))
-        with gen.conn:
-            store.delete_document(gen.conn, doc.doc_id)  # type: ignore[union-attr]
-        publish(
-            gen,
-            model="hash-64",
-            dimension=64,
-            exact_max=config.exact_search_max,
-            nprobe=config.nprobe,
-            keep_previous=False,
-        )
+    with write_transaction(config.index_dir, config=config) as tx:
+        conn = tx.begin()
+        doc = store.find_by_source(conn, str(secret.resolve()))
+        with conn:
+            store.delete_document(conn, doc.doc_id)  # type: ignore[union-attr]
+        tx.publish(keep_previous=False)
     files = sorted(p.name for p in config.index_dir.iterdir() if p.suffix in (".sqlite", ".faiss"))
     assert len(files) == 2  # only the new generation
     for path in config.index_dir.rglob("*"):

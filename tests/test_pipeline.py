@@ -47,6 +47,42 @@ def test_first_ingest_then_unchanged_files_are_skipped(tmp_path: Path, hash_embe
     assert not second.published and read_manifest(index).generation == generation
 
 
+def test_extract_progress_reaches_its_total_whatever_each_file_does(
+    tmp_path: Path, hash_embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file ticks the extract bar once: unchanged, duplicate, unreadable, failed
+    and new files alike, so the bar ends full."""
+    import errno
+
+    import scrsearch.ingestion.pipeline as pipeline
+
+    docs = write_docs(tmp_path / "docs")
+    index = tmp_path / "idx"
+    run([docs], index, hash_embedder)
+    shutil.copy(docs / "one.txt", docs / "one-again.txt")  # duplicate
+    (docs / "empty.txt").write_bytes(b"")  # failed
+    (docs / "fake.pdf").write_text("not really a pdf")  # failed
+    (docs / "locked.txt").write_text("A review nobody may read.")  # unreadable
+    (docs / "new.txt").write_text("The nursery raised a concern about the child's weight.")
+    real = pipeline.file_sha256
+
+    def sha(path: Path) -> str:
+        if path.name == "locked.txt":
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(pipeline, "file_sha256", sha)
+    events: list[tuple[str, int, int]] = []
+    report = run([docs], index, hash_embedder, progress=lambda *e: events.append(e))
+    statuses = sorted(r.status for r in report.results)
+    assert statuses == sorted(
+        ["unchanged"] * 3 + ["duplicate", "failed", "failed", "failed", "indexed"]
+    )
+    ticks = [(done, total) for stage, done, total in events if stage == "extract"]
+    n = len(report.results)
+    assert ticks == [(i, n) for i in range(1, n + 1)]
+
+
 def test_changed_file_is_replaced_not_duplicated(tmp_path: Path, hash_embedder) -> None:
     docs = write_docs(tmp_path / "docs")
     index = tmp_path / "idx"

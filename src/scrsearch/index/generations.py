@@ -6,8 +6,9 @@ Layout of an index folder::
     g000007.sqlite         documents, pages, passages (+ vectors) and FTS5
     g000007.faiss          the FAISS index of the passages' normalised vectors
     .lock                  held by a writer
+    fetched/               copies of documents fetched from the web (see housekeeping)
 
-A writer copies the current SQLite file to a new generation, changes the copy,
+A writer (always through :func:`scrsearch.index.transaction.write_transaction`) copies the current SQLite file to a new generation, changes the copy,
 builds its FAISS file, and only then replaces ``manifest.json`` (write, fsync,
 ``os.replace``). A crash at any point leaves the previous generation current and
 searchable; readers that opened a generation keep seeing exactly that one.
@@ -38,6 +39,7 @@ from . import store
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
+_GENERATION_FILE = re.compile(r"g(\d{6})\.sqlite")
 
 Progress = Callable[[str, int, int], None]
 
@@ -221,22 +223,20 @@ class Generation:
         return self.index_dir / f"g{self.number:06d}.faiss"
 
 
-def begin_generation(index_dir: Path, *, fresh: bool = False) -> Generation:
-    """Copy the current generation's database (or start empty) into a new one.
-
-    The caller must hold :func:`write_lock`.
-    """
-    index_dir.mkdir(parents=True, exist_ok=True)
-    current = read_manifest(index_dir)
-    copy_of = current.sqlite_name if current is not None and not fresh else None
-    return new_generation(index_dir, after=current.generation if current else 0, copy_of=copy_of)
+def generation_numbers(index_dir: Path) -> list[int]:
+    """Generation numbers that have a SQLite file in the folder, newest first."""
+    found = [
+        int(m.group(1)) for p in index_dir.iterdir() if (m := _GENERATION_FILE.fullmatch(p.name))
+    ]
+    return sorted(found, reverse=True)
 
 
 def new_generation(index_dir: Path, *, after: int, copy_of: str | None) -> Generation:
     """A new generation numbered above ``after``: a copy of the database file ``copy_of``
     (a name in ``index_dir``), or empty when it is ``None``.
 
-    The caller must hold :func:`write_lock`.
+    The caller must hold :func:`write_lock`: use ``WriteTransaction.begin`` (see
+    :mod:`scrsearch.index.transaction`).
     """
     number = after + 1
     while (index_dir / f"g{number:06d}.sqlite").exists():
@@ -264,11 +264,12 @@ def publish(
 ) -> Manifest:
     """Build the FAISS file, then atomically make this generation current.
 
-    Deleted documents leave no words behind in the new file (see
-    :func:`store.purge_deleted`), and fetched copies no document refers to any more
-    are deleted. ``keep_previous=False`` also deletes the previous generation at
-    once (after a removal, so the removed text is gone from disk); by default it
-    stays as a fallback for ``scrsearch rebuild``.
+    Use it through :func:`scrsearch.index.transaction.write_transaction`, which
+    holds the lock and drops the generation on error. Deleted documents leave no
+    words behind in the new file (see :func:`store.purge_deleted`).
+    ``keep_previous=False`` also deletes the previous generation at once (after a
+    removal, so the removed text is gone from disk); by default it stays as a
+    fallback for ``scrsearch rebuild``.
     """
     gen.conn.commit()
     store.purge_deleted(gen.conn)
@@ -294,9 +295,6 @@ def publish(
     # Readers hold their generation's files open, so deleting them is safe (POSIX).
     keep = {gen.number} | ({previous.generation} if previous and keep_previous else set())
     remove_stale_generations(gen.index_dir, keep=keep)
-    from ..ingestion.fetch import sweep_fetched
-
-    sweep_fetched(gen.index_dir)
     return manifest
 
 

@@ -13,7 +13,6 @@ vectors and publishes the generation atomically, as an ingest does.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -24,20 +23,10 @@ import numpy as np
 
 from ..config import Config, load_config
 from ..errors import IndexCorruptError, IndexNotFoundError, ScrsearchError
-from ..ingestion.fetch import FETCHED_DIR
 from . import store
-from .generations import (
-    MANIFEST,
-    Manifest,
-    Progress,
-    abandon,
-    new_generation,
-    publish,
-    read_manifest,
-    write_lock,
-)
-
-_GENERATION_FILE = re.compile(r"g(\d{6})\.sqlite")
+from .generations import MANIFEST, Manifest, Progress, generation_numbers, read_manifest
+from .housekeeping import FETCHED_DIR, PART_PREFIX
+from .transaction import write_transaction
 
 
 @dataclass(frozen=True)
@@ -92,14 +81,6 @@ class RebuildReport:
     """True when the current database was damaged and an older generation was used."""
 
 
-def generations(index_dir: Path) -> list[int]:
-    """Generation numbers that have a SQLite file in the folder, newest first."""
-    found = [
-        int(m.group(1)) for p in index_dir.iterdir() if (m := _GENERATION_FILE.fullmatch(p.name))
-    ]
-    return sorted(found, reverse=True)
-
-
 def check_index(index_dir: Path | str) -> CheckReport:
     """Verify an index folder: manifest, SQLite integrity, keyword index, vectors, FAISS."""
     index_dir = Path(index_dir)
@@ -121,7 +102,7 @@ def check_index(index_dir: Path | str) -> CheckReport:
         )
     else:
         if manifest is None:
-            if not generations(index_dir):
+            if not generation_numbers(index_dir):
                 raise IndexNotFoundError(str(index_dir))
             problems.append(
                 Problem(
@@ -135,7 +116,7 @@ def check_index(index_dir: Path | str) -> CheckReport:
 
     counts: dict[str, int] = {}
     sqlite_path = index_dir / manifest.sqlite_name
-    older = [g for g in generations(index_dir) if g < manifest.generation]
+    older = [g for g in generation_numbers(index_dir) if g < manifest.generation]
     damaged_fix = (
         f"{rebuild} (recovers generation {older[0]}; then run your last ingest again)"
         if older
@@ -334,7 +315,7 @@ def _leftovers(index_dir: Path, manifest: Manifest) -> list[Problem]:
     ]
     fetched = index_dir / FETCHED_DIR
     if fetched.is_dir():
-        found += [f"{FETCHED_DIR}/{p.name}" for p in sorted(fetched.glob(".part-*"))]
+        found += [f"{FETCHED_DIR}/{p.name}" for p in sorted(fetched.glob(PART_PREFIX + "*"))]
     if not found:
         return []
     return [
@@ -374,12 +355,9 @@ def rebuild_index(
     config = config or load_config()
     if not index_dir.is_dir():
         raise IndexNotFoundError(str(index_dir))
-    with write_lock(index_dir):
-        try:
-            manifest = read_manifest(index_dir)
-        except IndexCorruptError:
-            manifest = None
-        numbers = generations(index_dir)
+    with write_transaction(index_dir, config=config, recover=True) as tx:
+        manifest = tx.current
+        numbers = generation_numbers(index_dir)
         if manifest is None and not numbers:
             raise IndexNotFoundError(str(index_dir))
         source = _intact_source(index_dir, manifest, numbers)
@@ -389,27 +367,8 @@ def rebuild_index(
                 f"{index_dir / MANIFEST} is lost, so the model is unknown: run "
                 f"scrsearch rebuild --index {index_dir} --model MODEL"
             )
-        gen = new_generation(
-            index_dir,
-            after=manifest.generation if manifest else max(numbers),
-            copy_of=f"g{source:06d}.sqlite",
-        )
-        try:
-            dimension = _repair_rows(gen.conn, manifest)
-            if manifest is None:  # publish() must not trip over a broken manifest
-                with contextlib.suppress(FileNotFoundError):
-                    os.replace(index_dir / MANIFEST, index_dir / (MANIFEST + ".broken"))
-            published = publish(
-                gen,
-                model=model,
-                dimension=dimension,
-                exact_max=config.exact_search_max,
-                nprobe=config.nprobe,
-                progress=progress,
-            )
-        except BaseException:
-            abandon(gen)
-            raise
+        dimension = _repair_rows(tx.begin(copy_of=source), manifest)
+        published = tx.publish(model=model, dimension=dimension, progress=progress)
         for path in index_dir.glob("*.tmp"):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()

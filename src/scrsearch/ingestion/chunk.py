@@ -258,27 +258,10 @@ def _units(text: str) -> list[_Unit]:
             if current is not None and not current.standalone:
                 close()
             continue
-        prev = _neighbour(lines, i, -1)
-        nxt = _neighbour(lines, i, 1)
-        titled_item = (
-            _TITLED_ITEM.match(stripped)
-            and len(stripped.split()) <= 15
-            and stripped[-1] not in ".;"
-            and not (nxt and nxt.strip() and nxt.strip()[0].islower())
-        )
-        if (
-            titled_item
-            or is_heading(line.text, prev, nxt)
-            and not (
-                _ITEM_START.match(stripped)
-                and section in ITEM_SECTIONS
-                and len(stripped.split()) > 3
-            )
-        ):
+        if _starts_heading(lines, i, section):
             close()
             flush_bare_heading()
-            start = line.start + (len(line.text) - len(line.text.lstrip()))
-            bare_heading = _Unit(start, line.end, section, heading, False)
+            bare_heading = _Unit(_text_start(line), line.end, section, heading, False)
             md = _MD_HEADING.match(stripped)
             heading = (md.group(1) if md else stripped).strip()
             label = classify_heading(heading)
@@ -289,13 +272,35 @@ def _units(text: str) -> list[_Unit]:
         if item or _PARA_NUMBER.match(stripped) or stripped[0] == "•":
             close()
         if current is None:
-            start = line.start + (len(line.text) - len(line.text.lstrip()))
-            current = _Unit(start, line.end, section, heading, item)
+            current = _Unit(_text_start(line), line.end, section, heading, item)
         else:
             current.end = line.end
     close()
     flush_bare_heading()
     return units
+
+
+def _starts_heading(lines: list[_Line], i: int, section: str) -> bool:
+    """Whether line ``i`` is a heading or a titled item (a short numbered title),
+    rather than an item of a list section that only looks like a heading."""
+    stripped = lines[i].text.strip()
+    prev = _neighbour(lines, i, -1)
+    nxt = _neighbour(lines, i, 1)
+    titled_item = (
+        _TITLED_ITEM.match(stripped)
+        and len(stripped.split()) <= 15
+        and stripped[-1] not in ".;"
+        and not (nxt and nxt.strip() and nxt.strip()[0].islower())
+    )
+    list_item = (
+        _ITEM_START.match(stripped) and section in ITEM_SECTIONS and len(stripped.split()) > 3
+    )
+    return bool(titled_item or (is_heading(lines[i].text, prev, nxt) and not list_item))
+
+
+def _text_start(line: _Line) -> int:
+    """Where the line's text starts, after its indentation."""
+    return line.start + (len(line.text) - len(line.text.lstrip()))
 
 
 def _neighbour(lines: list[_Line], i: int, step: int) -> str | None:

@@ -13,7 +13,9 @@ import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import (
     CorruptFileError,
@@ -166,6 +168,31 @@ def _pdf_title(reader) -> str | None:  # type: ignore[no-untyped-def]
 
 
 def _extract_pdf(path: Path, head: bytes, ocr: Callable[[Path, int], str] | None) -> Extracted:
+    name = str(path)
+    reader, n_pages = _open_pdf(path, head)
+    read = _read_pdf_pages(reader, n_pages, path, ocr)
+    if len(read.empty) == n_pages:
+        if read.bad:
+            raise CorruptFileError(name, "no page of the PDF could be read")
+        raise NoTextLayerError(
+            name,
+            "image-only PDF: no page has a text layer",
+            OCR_FIX if ocr is None else "OCR found no text either",
+        )
+    if read.bad:
+        read.warnings.append(
+            f"{name}: damaged PDF, {len(read.bad)} of {n_pages} pages could not be read "
+            f"(pages {_ranges(read.bad)}); the rest is indexed"
+        )
+    cleaned = strip_running_lines(read.texts)
+    pages = tuple(Page(i + 1, t) for i, t in enumerate(cleaned))
+    return Extracted(
+        pages, True, "pdf", title=_pdf_title(reader), warnings=tuple(read.warnings), ocr=read.ocr
+    )
+
+
+def _open_pdf(path: Path, head: bytes) -> tuple[Any, int]:
+    """A reader of the PDF (decrypted when it opens without a password) and its page count."""
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
@@ -201,46 +228,42 @@ def _extract_pdf(path: Path, head: bytes, ocr: Callable[[Path, int], str] | None
         ) from exc
     if n_pages == 0:
         raise EmptyFileError(name, "the PDF has no pages")
-    texts: list[str] = []
-    warnings: list[str] = []
-    bad_pages: list[int] = []
-    used_ocr = False
-    empty_pages: list[int] = []
+    return reader, n_pages
+
+
+@dataclass
+class _PdfPages:
+    """Each page's text, and which pages were damaged, empty or read by OCR."""
+
+    texts: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    bad: list[int] = field(default_factory=list)
+    empty: list[int] = field(default_factory=list)
+    ocr: bool = False
+
+
+def _read_pdf_pages(
+    reader: Any, n_pages: int, path: Path, ocr: Callable[[Path, int], str] | None
+) -> _PdfPages:
+    """Every page's text layer; OCR (if given) reads pages that have none."""
+    out = _PdfPages()
     for number in range(1, n_pages + 1):
         try:
             text = reader.pages[number - 1].extract_text() or ""
         except Exception:  # noqa: BLE001 - pypdf raises many types on damaged pages
-            bad_pages.append(number)
+            out.bad.append(number)
             text = ""
+        if not text.strip() and ocr is not None and number not in out.bad:
+            try:
+                text = ocr(path, number)
+            except Exception as exc:  # noqa: BLE001 - a page OCR cannot read is skipped
+                out.warnings.append(f"{path}: OCR failed on page {number} ({exc})")
+                text = ""
+            out.ocr = out.ocr or bool(text.strip())
         if not text.strip():
-            if ocr is not None and number not in bad_pages:
-                try:
-                    text = ocr(path, number)
-                except Exception as exc:  # noqa: BLE001 - a page OCR cannot read is skipped
-                    warnings.append(f"{name}: OCR failed on page {number} ({exc})")
-                    text = ""
-                used_ocr = used_ocr or bool(text.strip())
-            if not text.strip():
-                empty_pages.append(number)
-        texts.append(join_hyphenated(text))
-    if len(empty_pages) == n_pages:
-        if bad_pages:
-            raise CorruptFileError(name, "no page of the PDF could be read")
-        raise NoTextLayerError(
-            name,
-            "image-only PDF: no page has a text layer",
-            OCR_FIX if ocr is None else "OCR found no text either",
-        )
-    if bad_pages:
-        warnings.append(
-            f"{name}: damaged PDF, {len(bad_pages)} of {n_pages} pages could not be read "
-            f"(pages {_ranges(bad_pages)}); the rest is indexed"
-        )
-    cleaned = strip_running_lines(texts)
-    pages = tuple(Page(i + 1, t) for i, t in enumerate(cleaned))
-    return Extracted(
-        pages, True, "pdf", title=_pdf_title(reader), warnings=tuple(warnings), ocr=used_ocr
-    )
+            out.empty.append(number)
+        out.texts.append(join_hyphenated(text))
+    return out
 
 
 def _ranges(numbers: list[int]) -> str:

@@ -8,8 +8,9 @@ Fetched files are stored under a generated folder named by their content hash,
 ``<dest_dir>/<sha256 prefix>/<safe name>.<ext>``, so the same content always lands
 in the same place and nothing from the server chooses where a file is written.
 :func:`scrsearch.ingestion.pipeline.ingest` accepts URLs, fetches them into the index's
-``fetched/`` folder and keys the document by its URL, so a re-fetch re-indexes only
-when the content changed.
+``fetched/`` folder (:data:`scrsearch.index.housekeeping.FETCHED_DIR`) and keys the
+document by its URL, so a re-fetch re-indexes only when the content changed; the
+index's housekeeping deletes copies no document refers to any more.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ import contextlib
 import hashlib
 import os
 import re
-import shutil
-import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..errors import ScrsearchError
+from ..index.housekeeping import PART_PREFIX
 
 #: Seconds to connect, and the longest silence allowed while reading.
 TIMEOUT = 20.0
@@ -38,8 +38,6 @@ TOTAL_TIMEOUT = 120.0
 MAX_REDIRECTS = 5
 #: The largest download, in bytes (the pipeline passes SCRSEARCH_MAX_FILE_MB).
 MAX_BYTES = 200 * 1024 * 1024
-#: The index sub-folder that holds fetched files.
-FETCHED_DIR = "fetched"
 
 #: Content types scrsearch reads, and the file extension each is saved with.
 CONTENT_TYPES = {
@@ -111,6 +109,14 @@ def is_url(text: str | os.PathLike[str]) -> bool:
     return bool(re.match(r"^https?://", str(text), re.I))
 
 
+#: What every request sends.
+HEADERS = {
+    "User-Agent": "scrsearch (offline search of safeguarding reviews)",
+    "Accept": "application/pdf, text/html, application/vnd.openxmlformats-officedocument"
+    ".wordprocessingml.document, text/plain, text/markdown;q=0.9, */*;q=0.1",
+}
+
+
 def fetch_url(
     url: str,
     dest_dir: Path | str,
@@ -145,117 +151,150 @@ def fetch_url(
     session = requests.Session()
     session.max_redirects = max_redirects
     session.trust_env = False  # no proxies or .netrc credentials picked up behind the user's back
-    headers = {
-        "User-Agent": "scrsearch (offline search of safeguarding reviews)",
-        "Accept": "application/pdf, text/html, application/vnd.openxmlformats-officedocument"
-        ".wordprocessingml.document, text/plain, text/markdown;q=0.9, */*;q=0.1",
-    }
     deadline = time.monotonic() + total_timeout
     tmp_path: Path | None = None
     try:
         with session.get(
-            url, headers=headers, stream=True, timeout=(timeout, timeout), allow_redirects=True
+            url, headers=HEADERS, stream=True, timeout=(timeout, timeout), allow_redirects=True
         ) as response:
-            _check_status(url, response)
-            content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            if content_type not in CONTENT_TYPES and content_type not in GENERIC_TYPES:
-                raise FetchError(
-                    url,
-                    f"the server sent '{content_type}', not a document scrsearch reads",
-                    "link to a PDF, HTML, DOCX, TXT or MD file",
-                    reason="wrong-type",
-                )
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise _too_large(url, int(declared), max_bytes)
-            fd, name = tempfile.mkstemp(dir=dest, prefix=".part-")
+            content_type = _accepted_type(url, response, max_bytes)
+            fd, name = tempfile.mkstemp(dir=dest, prefix=PART_PREFIX)
             tmp_path = Path(name)
-            digest = hashlib.sha256()
-            size = 0
-            head = b""
-            with os.fdopen(fd, "wb") as out:
-                # read1 returns whatever has arrived, so a server that trickles bytes
-                # meets the deadline too (each wait is bounded by the read timeout).
-                while block := response.raw.read1(64 * 1024, decode_content=True):
-                    size += len(block)
-                    if size > max_bytes:
-                        raise _too_large(url, size, max_bytes, streamed=True)
-                    if time.monotonic() > deadline:
-                        raise FetchError(
-                            url,
-                            f"the download took longer than {total_timeout:g} s",
-                            "try again later, or download it in a browser and ingest the file",
-                            reason="timeout",
-                        )
-                    if len(head) < 1024:
-                        head += block[: 1024 - len(head)]
-                    digest.update(block)
-                    out.write(block)
-                out.flush()
-                os.fsync(out.fileno())
-            if size == 0:
-                raise FetchError(url, "the server sent an empty response", reason="empty")
+            body = _download(url, response, fd, max_bytes, deadline, total_timeout)
             final_url = response.url
             disposition = response.headers.get("Content-Disposition", "")
-        ext = _extension(content_type, final_url, disposition, head)
-        if ext is None:
-            raise FetchError(
-                url,
-                f"cannot tell what kind of file the server sent ('{content_type or 'no type'}')",
-                "link to a PDF, HTML, DOCX, TXT or MD file",
-                reason="wrong-type",
-            )
-        sha = digest.hexdigest()
-        folder = dest / sha[:24]
-        folder.mkdir(exist_ok=True)
-        target = folder / (_safe_stem(final_url, disposition) + ext)
-        os.replace(tmp_path, target)
-        tmp_path = None
-        return FetchedFile(
-            url=url,
-            final_url=final_url,
-            path=target,
-            content_type=content_type,
-            sha256=sha,
-            size=size,
-            retrieved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        )
-    except requests.exceptions.TooManyRedirects as exc:
+        return _keep(url, final_url, disposition, content_type, body, tmp_path, dest)
+    except requests.exceptions.RequestException as exc:
+        raise _request_failure(url, exc, timeout, max_redirects) from exc
+    finally:
+        session.close()
+        if tmp_path is not None:  # already gone once kept
+            with contextlib.suppress(FileNotFoundError):
+                tmp_path.unlink()
+
+
+@dataclass(frozen=True)
+class _Body:
+    """What was downloaded: its hash, its size and its first bytes."""
+
+    sha256: str
+    size: int
+    head: bytes
+
+
+def _accepted_type(url: str, response: Any, max_bytes: int) -> str:
+    """The response's content type, once its status, type and declared size pass."""
+    _check_status(url, response)
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if content_type not in CONTENT_TYPES and content_type not in GENERIC_TYPES:
         raise FetchError(
+            url,
+            f"the server sent '{content_type}', not a document scrsearch reads",
+            "link to a PDF, HTML, DOCX, TXT or MD file",
+            reason="wrong-type",
+        )
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(url, int(declared), max_bytes)
+    return content_type
+
+
+def _download(
+    url: str, response: Any, fd: int, max_bytes: int, deadline: float, total_timeout: float
+) -> _Body:
+    """Stream the body into the open file ``fd``, within the size cap and the deadline."""
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    with os.fdopen(fd, "wb") as out:
+        # read1 returns whatever has arrived, so a server that trickles bytes
+        # meets the deadline too (each wait is bounded by the read timeout).
+        while block := response.raw.read1(64 * 1024, decode_content=True):
+            size += len(block)
+            if size > max_bytes:
+                raise _too_large(url, size, max_bytes, streamed=True)
+            if time.monotonic() > deadline:
+                raise FetchError(
+                    url,
+                    f"the download took longer than {total_timeout:g} s",
+                    "try again later, or download it in a browser and ingest the file",
+                    reason="timeout",
+                )
+            if len(head) < 1024:
+                head += block[: 1024 - len(head)]
+            digest.update(block)
+            out.write(block)
+        out.flush()
+        os.fsync(out.fileno())
+    if size == 0:
+        raise FetchError(url, "the server sent an empty response", reason="empty")
+    return _Body(digest.hexdigest(), size, head)
+
+
+def _keep(
+    url: str,
+    final_url: str,
+    disposition: str,
+    content_type: str,
+    body: _Body,
+    tmp_path: Path,
+    dest: Path,
+) -> FetchedFile:
+    """Move the download to ``<dest>/<sha256 prefix>/<safe name>.<ext>``."""
+    ext = _extension(content_type, final_url, disposition, body.head)
+    if ext is None:
+        raise FetchError(
+            url,
+            f"cannot tell what kind of file the server sent ('{content_type or 'no type'}')",
+            "link to a PDF, HTML, DOCX, TXT or MD file",
+            reason="wrong-type",
+        )
+    folder = dest / body.sha256[:24]
+    folder.mkdir(exist_ok=True)
+    target = folder / (_safe_stem(final_url, disposition) + ext)
+    os.replace(tmp_path, target)
+    return FetchedFile(
+        url=url,
+        final_url=final_url,
+        path=target,
+        content_type=content_type,
+        sha256=body.sha256,
+        size=body.size,
+        retrieved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def _request_failure(url: str, exc: Exception, timeout: float, max_redirects: int) -> FetchError:
+    """One line for a failed request: what went wrong and what to do."""
+    import requests
+
+    errors = requests.exceptions
+    if isinstance(exc, errors.TooManyRedirects):
+        return FetchError(
             url,
             f"too many redirects (more than {max_redirects})",
             "open it in a browser and use the final address",
             reason="redirects",
-        ) from exc
-    except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
-        raise FetchError(
+        )
+    if isinstance(exc, (errors.ConnectTimeout, errors.ReadTimeout)):
+        return FetchError(
             url,
             f"no response within {timeout:g} s",
             "check the address and your connection, or try again later",
             reason="timeout",
-        ) from exc
-    except requests.exceptions.SSLError as exc:
-        raise FetchError(
-            url, "the secure connection failed (certificate problem)", reason="tls"
-        ) from exc
-    except requests.exceptions.ConnectionError as exc:
-        raise FetchError(
+        )
+    if isinstance(exc, errors.SSLError):
+        return FetchError(url, "the secure connection failed (certificate problem)", reason="tls")
+    if isinstance(exc, errors.ConnectionError):
+        return FetchError(
             url,
             "cannot connect to the server",
             "check the address and your connection",
             reason="connect",
-        ) from exc
-    except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
-        raise FetchError(url, "not a valid web address", "check the URL", reason="bad-url") from exc
-    except requests.exceptions.RequestException as exc:
-        raise FetchError(
-            url, f"the download failed ({type(exc).__name__})", "try again later"
-        ) from exc
-    finally:
-        session.close()
-        if tmp_path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                tmp_path.unlink()
+        )
+    if isinstance(exc, (errors.InvalidURL, errors.MissingSchema)):
+        return FetchError(url, "not a valid web address", "check the URL", reason="bad-url")
+    return FetchError(url, f"the download failed ({type(exc).__name__})", "try again later")
 
 
 def _check_status(url: str, response: Any) -> None:
@@ -313,41 +352,3 @@ def _safe_stem(url: str, disposition: str) -> str:
     stem = Path(name).stem if Path(name).suffix.lower() in _EXTENSIONS else name
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip(".-_")[:80]
     return stem or "page"
-
-
-def sweep_fetched(index_dir: Path) -> list[Path]:
-    """Delete fetched files no document of the current generation refers to.
-
-    Called by the pipeline while it holds the write lock, so no other writer is
-    fetching at the same time. Returns the folders removed.
-    """
-    from ..index.generations import read_manifest
-
-    folder = index_dir / FETCHED_DIR
-    if not folder.is_dir():
-        return []
-    manifest = read_manifest(index_dir)
-    referenced: set[str] = set()
-    if manifest is not None:
-        try:
-            conn = sqlite3.connect(f"file:{index_dir / manifest.sqlite_name}?mode=ro", uri=True)
-            try:
-                rows = conn.execute(
-                    "SELECT json_extract(extra, '$.file') FROM documents "
-                    "WHERE json_extract(extra, '$.file') IS NOT NULL"
-                ).fetchall()
-            finally:
-                conn.close()
-        except sqlite3.Error:
-            return []  # cannot tell what is in use: delete nothing
-        referenced = {str((index_dir / r[0]).resolve().parent) for r in rows}
-    removed = []
-    for child in folder.iterdir():
-        if child.name.startswith(".part-"):
-            if time.time() - child.stat().st_mtime > 3600:  # left by a crashed download
-                child.unlink()
-            continue
-        if child.is_dir() and str(child.resolve()) not in referenced:
-            shutil.rmtree(child, ignore_errors=True)
-            removed.append(child)
-    return removed

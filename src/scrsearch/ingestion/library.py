@@ -1,7 +1,7 @@
 """Building the collection: list, read, correct, add and remove documents.
 
-Every change takes the index's writer lock and publishes a new generation (see
-:mod:`scrsearch.index.generations`), so the SQLite database and the FAISS file always change
+Every change is one write transaction that publishes a new generation (see
+:mod:`scrsearch.index.transaction`), so the SQLite database and the FAISS file always change
 together and readers never see half a change. Metadata corrections are recorded
 by :func:`scrsearch.index.store.set_metadata`, so a later re-ingest of the same file
 keeps them.
@@ -16,27 +16,19 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sqlite3
 import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from ..config import Config, load_config
 from ..embed.base import Embedder
-from ..errors import IndexNotFoundError, NotFoundError, ScrsearchError
+from ..errors import NotFoundError, ScrsearchError
 from ..index import store
-from ..index.generations import (
-    Index,
-    Manifest,
-    abandon,
-    begin_generation,
-    publish,
-    read_manifest,
-    write_lock,
-)
+from ..index.generations import Index
+from ..index.transaction import write_transaction
 from ..records import METADATA_FIELDS, NATIONS, PAGE_JOIN, REVIEW_TYPES, Chunk, Document, Page
 from .extract import FORMATS
 from .pipeline import FileResult, IngestReport, ingest
@@ -51,7 +43,6 @@ UPLOAD_SUFFIXES = tuple(sorted(FORMATS))
 LEARNING_SECTIONS = ("lessons", "recommendations")
 
 Progress = Callable[[str, int, int], None]
-T = TypeVar("T")
 
 
 class UploadRejectedError(ScrsearchError):
@@ -260,17 +251,18 @@ def correct_metadata(
     index_dir = Path(index_dir)
     cleaned = clean_metadata(changes)
     config = config or load_config(index=str(index_dir))
-
-    def edit(conn: sqlite3.Connection) -> tuple[Document, bool]:
+    with write_transaction(index_dir, config=config) as tx:
+        tx.require_current()
+        conn = tx.begin()
         doc = _find(conn, doc_ref, index_dir)
         current = doc.metadata.to_dict()
         todo = {k: v for k, v in cleaned.items() if current.get(k) != v}
         if todo:
             with conn:
                 store.set_metadata(conn, doc.doc_id, todo)
-        return replace(doc, metadata=replace(doc.metadata, **todo)), bool(todo)
-
-    return _edit_generation(index_dir, config, edit)
+            # The vectors are unchanged: FAISS is rebuilt from the stored ones.
+            tx.publish()
+    return replace(doc, metadata=replace(doc.metadata, **todo))
 
 
 # --- Removing ------------------------------------------------------------------
@@ -289,14 +281,13 @@ def remove_document(
     """
     index_dir = Path(index_dir)
     config = config or load_config(index=str(index_dir))
-
-    def edit(conn: sqlite3.Connection) -> tuple[Document, bool]:
+    with write_transaction(index_dir, config=config) as tx:
+        tx.require_current()
+        conn = tx.begin()
         doc = _find(conn, doc_ref, index_dir)
         with conn:
             store.delete_document(conn, doc.doc_id)
-        return doc, True
-
-    doc = _edit_generation(index_dir, config, edit)
+        tx.publish()
     discard_upload(index_dir, Path(doc.source))
     return doc
 
@@ -437,13 +428,6 @@ def _inside(source: str, folder: Path) -> bool:
     return True
 
 
-def _require_manifest(index_dir: Path) -> Manifest:
-    manifest = read_manifest(index_dir)
-    if manifest is None:
-        raise IndexNotFoundError(str(index_dir))
-    return manifest
-
-
 def _find(conn: Any, doc_ref: str | int, index_dir: Path) -> Document:
     doc = store.get_document(conn, doc_ref)
     if doc is None:
@@ -452,40 +436,3 @@ def _find(conn: Any, doc_ref: str | int, index_dir: Path) -> Document:
             f"scrsearch docs --index {index_dir}"
         )
     return doc
-
-
-def _edit_generation(
-    index_dir: Path,
-    config: Config,
-    edit: Callable[[sqlite3.Connection], tuple[T, bool]],
-) -> T:
-    """Under the writer lock, apply ``edit`` to a copy of the current generation.
-
-    ``edit`` returns its result and whether it changed anything: a changed copy is
-    published, an unchanged one (or one whose edit raised) is dropped.
-    """
-    with write_lock(index_dir):
-        manifest = _require_manifest(index_dir)
-        gen = begin_generation(index_dir)
-        try:
-            result, changed = edit(gen.conn)
-            if changed:
-                _publish(gen, manifest, config)
-            else:
-                abandon(gen)
-        except BaseException:
-            abandon(gen)
-            raise
-    return result
-
-
-def _publish(gen: Any, manifest: Manifest, config: Config) -> Manifest:
-    # The passages' vectors are unchanged: the FAISS file is rebuilt from the
-    # vectors stored in SQLite, with the model the index was built with.
-    return publish(
-        gen,
-        model=manifest.model,
-        dimension=manifest.dimension,
-        exact_max=config.exact_search_max,
-        nprobe=config.nprobe,
-    )

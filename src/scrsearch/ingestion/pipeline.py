@@ -9,23 +9,27 @@ from __future__ import annotations
 
 import errno
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..config import Config, load_config
 from ..embed.base import Embedder, canonical_model_name
 from ..embed.registry import load_embedder
 from ..errors import ExtractionError, ModelMismatchError, ScrsearchError
 from ..index import store
-from ..index.generations import abandon, begin_generation, publish, read_manifest, write_lock
+from ..index.generations import Manifest, read_manifest
+from ..index.housekeeping import FETCHED_DIR
+from ..index.transaction import write_transaction
 from ..records import Chunk, Extracted, FileResult, Metadata
 from ..themes.tagging import tag_passages
 from .chunk import chunk_pages, embedding_text
 from .discover import discover, file_sha256
 from .extract import extract
-from .fetch import FETCHED_DIR, FetchError, fetch_url, is_url, sweep_fetched
+from .fetch import FetchError, fetch_url, is_url
 from .metadata import apply_overrides, extract_metadata, read_sidecar
 
 #: ``progress(stage, done, total)``; stages: extract, embed, index.
@@ -114,58 +118,49 @@ def ingest(
     started = time.perf_counter()
     config = config or load_config()
     index_dir = config.index_dir
-    if embedder is None:  # the index's own model (rebuilt or not), unless one was chosen
-        existing = read_manifest(index_dir)
-        model = config.model_for(existing.model if existing is not None else None)
-        embedder = load_embedder(model, config.backend)
+    if embedder is None:
+        embedder = _index_embedder(config)
     model_name = canonical_model_name(embedder.name)
     urls = list(dict.fromkeys(str(p) for p in paths if is_url(p)))
     files, results = discover([p for p in paths if not is_url(p)])
-    with write_lock(index_dir):
-        current = read_manifest(index_dir)
-        if current is not None and not rebuild and current.model != model_name:
-            raise ModelMismatchError(
-                str(index_dir), current.model, current.dimension, model_name, embedder.dimension
-            )
+    with write_transaction(index_dir, config=config) as tx:
+        _check_model(tx.current, rebuild, model_name, embedder, index_dir)
         # Fetched while holding the lock: no other writer sweeps fetched/ meanwhile.
         origins = _fetch_urls(urls, index_dir, config, files, results, progress)
-        gen = begin_generation(index_dir, fresh=rebuild)
-        try:
-            pending, file_results, changed = _prepare(
-                files, gen.conn, embedder, config, progress, ocr, origins
-            )
-            results.extend(file_results)
-            embed_seconds, written = _embed_and_write(pending, gen.conn, embedder, config, progress)
-            results.extend(written)
-            if prune:
-                removed = _prune(gen.conn)
-                results.extend(removed)
-                changed = changed or bool(removed)
-            if changed or current is None or rebuild:
-                manifest = publish(
-                    gen,
-                    model=model_name,
-                    dimension=embedder.dimension,
-                    exact_max=config.exact_search_max,
-                    nprobe=config.nprobe,
-                    progress=progress,
-                )
-                counts, published = manifest.counts, True
-            else:
-                counts, published = store.counts(gen.conn), False
-                abandon(gen)
-        except BaseException:
-            abandon(gen)
-            raise
-        if (index_dir / FETCHED_DIR).is_dir():
-            sweep_fetched(index_dir)
-    shown = {str(p): origin["url"] for p, origin in origins.items()}
-    results = [_shown_as_url(r, shown) for r in results]
-    order = {shown.get(str(p), str(p)): i for i, p in enumerate(files)}
-    results.sort(key=lambda r: order.get(r.path, len(order)))
+        conn = tx.begin(fresh=rebuild)
+        pending, prepared = _prepare(files, conn, embedder, config, progress, ocr, origins)
+        embed_seconds, written = _embed_and_write(pending, conn, embedder, config, progress)
+        removed = _prune(conn) if prune else []
+        results += prepared + written + removed
+        if pending or removed or tx.current is None or rebuild:
+            manifest = tx.publish(model=model_name, dimension=embedder.dimension, progress=progress)
+            counts = manifest.counts
+        else:  # nothing changed: the transaction drops the generation
+            counts = store.counts(conn)
     return IngestReport(
-        tuple(results), time.perf_counter() - started, counts, embed_seconds, published
+        tuple(_in_given_order(results, files, origins)),
+        time.perf_counter() - started,
+        counts,
+        embed_seconds,
+        published=tx.published is not None,
     )
+
+
+def _index_embedder(config: Config) -> Embedder:
+    """The index's own model (rebuilt or not), unless one was chosen."""
+    existing = read_manifest(config.index_dir)
+    model = config.model_for(existing.model if existing is not None else None)
+    return load_embedder(model, config.backend)
+
+
+def _check_model(
+    current: Manifest | None, rebuild: bool, model_name: str, embedder: Embedder, index_dir: Path
+) -> None:
+    """Refuse to add to an index built with another model (unless rebuilding it)."""
+    if current is not None and not rebuild and current.model != model_name:
+        raise ModelMismatchError(
+            str(index_dir), current.model, current.dimension, model_name, embedder.dimension
+        )
 
 
 def _fetch_urls(
@@ -192,6 +187,16 @@ def _fetch_urls(
     return origins
 
 
+def _in_given_order(
+    results: list[FileResult], files: list[Path], origins: dict[Path, dict[str, Any]]
+) -> list[FileResult]:
+    """The results in the order the files were given, fetched files named by their URL."""
+    shown = {str(p): origin["url"] for p, origin in origins.items()}
+    named = [_shown_as_url(r, shown) for r in results]
+    order = {shown.get(str(p), str(p)): i for i, p in enumerate(files)}
+    return sorted(named, key=lambda r: order.get(r.path, len(order)))
+
+
 def _shown_as_url(result: FileResult, shown: dict[str, str]) -> FileResult:
     """Report a fetched file by its URL rather than its stored copy."""
     url = shown.get(result.path)
@@ -209,115 +214,111 @@ def _prepare(
     progress: Progress | None,
     ocr: Callable[[Path, int], str] | None,
     origins: dict[Path, dict[str, Any]] | None = None,
-) -> tuple[list[_Pending], list[FileResult], bool]:
+) -> tuple[list[_Pending], list[FileResult]]:
     """Hash, extract, describe and chunk each new or changed file.
 
-    ``origins`` maps fetched files to their URL details: such a document is keyed
-    by its URL, and the details go into its ``extra``.
+    Returns the files to embed, and a result for every other file. Each file
+    ticks the ``extract`` progress once, whatever becomes of it.
     """
+    prepare = _Preparer(conn, embedder, config, ocr, origins or {})
     pending: list[_Pending] = []
     results: list[FileResult] = []
-    sidecars: dict[Path, dict[str, dict[str, Any]]] = {}
-    batch_hashes: dict[str, str] = {}
-    changed = False
-    max_bytes = config.max_file_mb * 1024 * 1024
     for done, path in enumerate(files, start=1):
-        origin = (origins or {}).get(path)
+        outcome = prepare(path)
+        if isinstance(outcome, _Pending):
+            pending.append(outcome)
+        else:
+            results.append(outcome)
+        _tick(progress, "extract", done, len(files))
+    return pending, results
+
+
+@dataclass
+class _Preparer:
+    """Decides what one ingest does with each file: skip it, or read it for embedding.
+
+    ``origins`` maps fetched files to their URL details: such a document is keyed
+    by its URL, and the details go into its ``extra``. Across files it remembers
+    each folder's sidecar metadata and the content already taken in this run.
+    """
+
+    conn: Any
+    embedder: Embedder
+    config: Config
+    ocr: Callable[[Path, int], str] | None
+    origins: dict[Path, dict[str, Any]]
+    sidecars: dict[Path, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    taken: dict[str, str] = field(default_factory=dict)  # sha256 -> source
+
+    def __call__(self, path: Path) -> _Pending | FileResult:
+        origin = self.origins.get(path)
         source = origin["url"] if origin else str(path.resolve())
         try:
             sha = file_sha256(path)
             size = path.stat().st_size
         except OSError as exc:
-            results.append(
-                FileResult(
-                    str(path),
-                    "failed",
-                    "unreadable",
-                    f"{path}: cannot read the file ({exc.strerror}); "
-                    + (
-                        "check its permissions"
-                        if exc.errno in (errno.EACCES, errno.EPERM)
-                        else "check the disk, or copy the file again"
-                    ),
-                )
-            )
-            continue
-        existing = store.find_by_source(conn, source)
+            return _unreadable(path, exc)
+        existing = store.find_by_source(self.conn, source)
         if existing is not None and existing.sha256 == sha:
-            results.append(FileResult(str(path), "unchanged", doc_id=existing.doc_id))
-            _tick(progress, "extract", done, len(files))
-            continue
-        twin = store.find_by_hash(conn, sha)
-        twin_source = (
-            twin.source if twin is not None and twin.source != source else batch_hashes.get(sha)
-        )
-        if (
-            twin_source is not None
-            and (is_url(twin_source) or Path(twin_source).exists())
-            and twin_source != source
-        ):
-            results.append(
-                FileResult(
-                    str(path),
-                    "duplicate",
-                    "duplicate",
-                    f"{path}: same content as {twin_source}, indexed once",
-                )
-            )
-            _tick(progress, "extract", done, len(files))
-            continue
+            return FileResult(str(path), "unchanged", doc_id=existing.doc_id)
+        twin = self._twin(sha, source)
+        if twin is not None:
+            message = f"{path}: same content as {twin}, indexed once"
+            return FileResult(str(path), "duplicate", "duplicate", message)
         try:
-            extracted = extract(path, max_bytes=max_bytes, ocr=ocr)
-            if path.parent not in sidecars:
-                sidecars[path.parent] = read_sidecar(path.parent)
-            auto = extract_metadata(extracted, path)
-            meta = apply_overrides(auto, sidecars[path.parent].get(path.name))
-            meta = apply_overrides(meta, store.corrections_for(conn, source))
-            chunks = _chunk(extracted, embedder, config)
-        except ExtractionError as exc:
-            results.append(FileResult(str(path), "failed", exc.reason, str(exc)))
-            _tick(progress, "extract", done, len(files))
-            continue
-        except (ValueError, ScrsearchError) as exc:
-            results.append(FileResult(str(path), "failed", "metadata", f"{path}: {exc}"))
-            _tick(progress, "extract", done, len(files))
-            continue
+            extracted, auto, meta, chunks = self._read(path, source)
         except Exception as exc:  # noqa: BLE001 - one hostile file must not stop the batch
-            results.append(
-                FileResult(
-                    str(path),
-                    "failed",
-                    "corrupt",
-                    f"{path}: could not be read ({type(exc).__name__}: {exc}); "
-                    "check the file opens in its usual program",
-                )
-            )
-            _tick(progress, "extract", done, len(files))
-            continue
+            return _read_failure(path, exc)
         if not chunks:
-            results.append(FileResult(str(path), "failed", "empty", f"{path}: no passages found"))
-            continue
-        batch_hashes[sha] = source
+            return FileResult(str(path), "failed", "empty", f"{path}: no passages found")
+        self.taken[sha] = source
         extra: dict[str, Any] = {"ocr": extracted.ocr, **(origin or {})}
         if extracted.warnings:
             extra["warnings"] = list(extracted.warnings)
-        pending.append(
-            _Pending(
-                path,
-                source,
-                sha,
-                size,
-                extracted,
-                meta,
-                auto,
-                chunks,
-                existing.doc_id if existing else None,
-                extra,
-            )
-        )
-        changed = True
-        _tick(progress, "extract", done, len(files))
-    return pending, results, changed
+        replaces = existing.doc_id if existing else None
+        return _Pending(path, source, sha, size, extracted, meta, auto, chunks, replaces, extra)
+
+    def _twin(self, sha: str, source: str) -> str | None:
+        """Another source with this content, indexed or taken in this run, that still exists."""
+        twin = store.find_by_hash(self.conn, sha)
+        other = twin.source if twin is not None and twin.source != source else self.taken.get(sha)
+        if other is None or other == source:
+            return None
+        return other if is_url(other) or Path(other).exists() else None
+
+    def _read(self, path: Path, source: str) -> tuple[Extracted, Metadata, Metadata, list[Chunk]]:
+        """Extract, describe (sidecar, then the user's corrections win) and chunk a file."""
+        max_bytes = self.config.max_file_mb * 1024 * 1024
+        extracted = extract(path, max_bytes=max_bytes, ocr=self.ocr)
+        if path.parent not in self.sidecars:
+            self.sidecars[path.parent] = read_sidecar(path.parent)
+        auto = extract_metadata(extracted, path)
+        meta = apply_overrides(auto, self.sidecars[path.parent].get(path.name))
+        meta = apply_overrides(meta, store.corrections_for(self.conn, source))
+        return extracted, auto, meta, _chunk(extracted, self.embedder, self.config)
+
+
+def _unreadable(path: Path, exc: OSError) -> FileResult:
+    fix = (
+        "check its permissions"
+        if exc.errno in (errno.EACCES, errno.EPERM)
+        else "check the disk, or copy the file again"
+    )
+    message = f"{path}: cannot read the file ({exc.strerror}); {fix}"
+    return FileResult(str(path), "failed", "unreadable", message)
+
+
+def _read_failure(path: Path, exc: Exception) -> FileResult:
+    """The result of a file that could not be read, described or chunked."""
+    if isinstance(exc, ExtractionError):
+        return FileResult(str(path), "failed", exc.reason, str(exc))
+    if isinstance(exc, (ValueError, ScrsearchError)):
+        return FileResult(str(path), "failed", "metadata", f"{path}: {exc}")
+    message = (
+        f"{path}: could not be read ({type(exc).__name__}: {exc}); "
+        "check the file opens in its usual program"
+    )
+    return FileResult(str(path), "failed", "corrupt", message)
 
 
 def _chunk(extracted: Extracted, embedder: Embedder, config: Config) -> list[Chunk]:
@@ -339,74 +340,79 @@ def _embed_and_write(
     config: Config,
     progress: Progress | None,
 ) -> tuple[float, list[FileResult]]:
-    """Embed passages in large batches and write each batch in one transaction."""
+    """Embed passages in large batches and write each batch in one transaction.
+
+    Returns the seconds spent embedding and each file's result.
+    """
     total = sum(len(p.chunks) for p in pending)
     done = 0
     seconds = 0.0
     results: list[FileResult] = []
     _tick(progress, "embed", 0, total)
-    group: list[_Pending] = []
 
-    def write(group: list[_Pending]) -> None:
-        nonlocal done, seconds
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        _tick(progress, "embed", done, total)
+
+    for group in _write_batches(pending):
         texts = [embedding_text(c.text, c.heading) for p in group for c in p.chunks]
-
-        def step(n: int) -> None:
-            nonlocal done
-            done += n
-            _tick(progress, "embed", done, total)
-
         t0 = time.perf_counter()
         vectors = embedder.embed_documents(texts, config.batch_size, step)
         seconds += time.perf_counter() - t0
         offset = 0
         with conn:
             for item in group:
-                if item.replaces is not None:
-                    store.delete_document(conn, item.replaces)
-                doc_id = store.add_document(
-                    conn,
-                    source=item.source,
-                    sha256=item.sha256,
-                    fmt=item.extracted.format,
-                    paged=item.extracted.paged,
-                    pages=item.extracted.pages,
-                    metadata=item.metadata,
-                    extracted_metadata=item.auto_metadata,
-                    extra=item.extra,
-                    size=item.size,
-                )
                 n = len(item.chunks)
-                ids = store.add_chunks(
-                    conn,
-                    doc_id,
-                    item.metadata.title or item.path.name,
-                    item.chunks,
-                    vectors[offset : offset + n],
-                )
-                tag_passages(conn, ids, item.chunks, vectors[offset : offset + n], embedder, config)
+                rows = vectors[offset : offset + n]
+                results.append(_write_document(conn, item, rows, embedder, config))
                 offset += n
-                results.append(
-                    FileResult(
-                        str(item.path),
-                        "replaced" if item.replaces is not None else "indexed",
-                        doc_id=doc_id,
-                        pages=len(item.extracted.pages),
-                        passages=n,
-                        warnings=item.extracted.warnings,
-                    )
-                )
+    return seconds, results
 
+
+def _write_batches(pending: list[_Pending]) -> Iterator[list[_Pending]]:
+    """Whole documents, grouped until a group holds ``WRITE_BATCH`` passages."""
+    group: list[_Pending] = []
     size = 0
     for item in pending:
         group.append(item)
         size += len(item.chunks)
         if size >= WRITE_BATCH:
-            write(group)
+            yield group
             group, size = [], 0
     if group:
-        write(group)
-    return seconds, results
+        yield group
+
+
+def _write_document(
+    conn: Any, item: _Pending, vectors: np.ndarray, embedder: Embedder, config: Config
+) -> FileResult:
+    """Store one document, its passages and their theme tags (replacing its old version)."""
+    if item.replaces is not None:
+        store.delete_document(conn, item.replaces)
+    doc_id = store.add_document(
+        conn,
+        source=item.source,
+        sha256=item.sha256,
+        fmt=item.extracted.format,
+        paged=item.extracted.paged,
+        pages=item.extracted.pages,
+        metadata=item.metadata,
+        extracted_metadata=item.auto_metadata,
+        extra=item.extra,
+        size=item.size,
+    )
+    title = item.metadata.title or item.path.name
+    ids = store.add_chunks(conn, doc_id, title, item.chunks, vectors)
+    tag_passages(conn, ids, item.chunks, vectors, embedder, config)
+    return FileResult(
+        str(item.path),
+        "replaced" if item.replaces is not None else "indexed",
+        doc_id=doc_id,
+        pages=len(item.extracted.pages),
+        passages=len(item.chunks),
+        warnings=item.extracted.warnings,
+    )
 
 
 def _prune(conn: Any) -> list[FileResult]:

@@ -181,68 +181,19 @@ def compare(
     lessons = lesson_chunks(store.document_chunks(conn, document.doc_id))
     if not lessons:
         return Comparison(document, target, (), (), min_pair, theme_bonus)
-    vectors = store.get_vectors(conn, [c.chunk_id for c in lessons])
-    queries = np.vstack([vectors[c.chunk_id] for c in lessons]).astype(np.float32)
-    if target is not None:
-        ranked = _exact(conn, queries, target.doc_id)
-    else:
-        ranked = _approximate(index, queries, config, depth=max(depth, k * 50))
-    candidates = {cid for row in ranked for cid, _ in row}
-    owners = store.chunk_documents(conn, sorted(candidates))
-    loaded = store.get_chunks(conn, sorted(candidates))
-    tags = chunk_themes(conn, [c.chunk_id for c in lessons] + sorted(candidates))
-    themes_of = {cid: tuple(s for s, _ in ts) for cid, ts in tags.items()}
-    keep = {cid for cid in candidates if cid in loaded and _comparable(loaded[cid][0], themes_of)}
-    keep -= {cid for cid in keep if owners.get(cid) == document.doc_id}
-
+    ranked = _rank(index, lessons, target, config, depth=max(depth, k * 50))
+    found = _Candidates.load(conn, lessons, ranked, document.doc_id)
     out_lessons = []
     best: dict[int, dict[int, Pair]] = {}  # doc -> lesson index -> its best pair
     for i, (lesson, row) in enumerate(zip(lessons, ranked, strict=True)):
-        mine = themes_of.get(lesson.chunk_id, ())
-        scored = []
-        for cid, similarity in row:
-            if cid not in keep:
-                continue
-            shared = tuple(s for s in themes_of.get(cid, ()) if s in mine)
-            pair = Pair(
-                lesson, loaded[cid][0], similarity + theme_bonus * bool(shared), similarity, shared
-            )
-            scored.append(pair)
-            doc_best = best.setdefault(owners[cid], {})
+        pairs = found.pairs(lesson, row, theme_bonus)
+        for pair in pairs:
+            doc_best = best.setdefault(found.owners[pair.passage.chunk_id], {})
             if i not in doc_best or pair.score > doc_best[i].score:
                 doc_best[i] = pair
-        scored.sort(key=lambda p: (-p.score, p.passage.chunk_id))
-        matches: list[Match] = []
-        seen_docs: set[int] = set()
-        for pair in scored:
-            if len(matches) == k:
-                break
-            if target is None and pair.passage.doc_id in seen_docs:
-                continue
-            seen_docs.add(pair.passage.doc_id)
-            hit = Hit(
-                pair.passage,
-                loaded[pair.passage.chunk_id][1],
-                pair.score,
-                len(matches) + 1,
-                "compare",
-            )
-            matches.append(Match(hit, pair.similarity, pair.shared_themes))
-        out_lessons.append(Lesson(lesson, tuple(sorted(mine)), tuple(matches)))
-
-    reviews = []
-    for per_lesson in best.values():
-        pairs = sorted(
-            (p for p in per_lesson.values() if p.score >= min_pair), key=lambda p: -p.score
-        )
-        score = sum(p.score for p in pairs) / len(lessons)
-        counts = Counter(s for p in pairs for s in p.shared_themes)
-        shared_themes = tuple(s for s, _ in counts.most_common())
-        any_pair = next(iter(per_lesson.values()))
-        reviews.append(
-            SimilarReview(loaded[any_pair.passage.chunk_id][1], score, shared_themes, tuple(pairs))
-        )
-    reviews.sort(key=lambda r: (-r.score, r.document.doc_id))
+        matches = found.matches(pairs, k, one_per_review=target is None)
+        out_lessons.append(Lesson(lesson, tuple(sorted(found.themes(lesson))), matches))
+    reviews = _similar_reviews(best, len(lessons), min_pair, found)
     if target is not None:
         reviews = [r for r in reviews if r.document.doc_id == target.doc_id] or [
             SimilarReview(target, 0.0, (), ())
@@ -252,12 +203,103 @@ def compare(
     )
 
 
+@dataclass(frozen=True)
+class _Candidates:
+    """The passages found near a review's lessons, loaded once for every lesson."""
+
+    owners: dict[int, int]  #: passage -> its document
+    loaded: dict[int, tuple[Chunk, Document]]
+    themes_of: dict[int, tuple[str, ...]]  #: lessons' and candidates' themes
+    keep: set[int]  #: comparable passages of other reviews
+
+    @classmethod
+    def load(
+        cls,
+        conn: Any,
+        lessons: Sequence[Chunk],
+        ranked: list[list[tuple[int, float]]],
+        doc_id: int,
+    ) -> _Candidates:
+        candidates = {cid for row in ranked for cid, _ in row}
+        owners = store.chunk_documents(conn, sorted(candidates))
+        loaded = store.get_chunks(conn, sorted(candidates))
+        tags = chunk_themes(conn, [c.chunk_id for c in lessons] + sorted(candidates))
+        themes_of = {cid: tuple(s for s, _ in ts) for cid, ts in tags.items()}
+        keep = {
+            cid for cid in candidates if cid in loaded and _comparable(loaded[cid][0], themes_of)
+        }
+        keep -= {cid for cid in keep if owners.get(cid) == doc_id}
+        return cls(owners, loaded, themes_of, keep)
+
+    def themes(self, chunk: Chunk) -> tuple[str, ...]:
+        return self.themes_of.get(chunk.chunk_id, ())
+
+    def pairs(self, lesson: Chunk, row: list[tuple[int, float]], theme_bonus: float) -> list[Pair]:
+        """The lesson paired with each kept passage of its ranking, in ranking order."""
+        mine = self.themes(lesson)
+        out = []
+        for cid, similarity in row:
+            if cid not in self.keep:
+                continue
+            shared = tuple(s for s in self.themes_of.get(cid, ()) if s in mine)
+            score = similarity + theme_bonus * bool(shared)
+            out.append(Pair(lesson, self.loaded[cid][0], score, similarity, shared))
+        return out
+
+    def matches(self, pairs: list[Pair], k: int, *, one_per_review: bool) -> tuple[Match, ...]:
+        """The ``k`` best pairs as ranked hits (the best one of each review, if asked)."""
+        ordered = sorted(pairs, key=lambda p: (-p.score, p.passage.chunk_id))
+        matches: list[Match] = []
+        seen_docs: set[int] = set()
+        for pair in ordered:
+            if len(matches) == k:
+                break
+            if one_per_review and pair.passage.doc_id in seen_docs:
+                continue
+            seen_docs.add(pair.passage.doc_id)
+            document = self.loaded[pair.passage.chunk_id][1]
+            hit = Hit(pair.passage, document, pair.score, len(matches) + 1, "compare")
+            matches.append(Match(hit, pair.similarity, pair.shared_themes))
+        return tuple(matches)
+
+
+def _similar_reviews(
+    best: dict[int, dict[int, Pair]], n_lessons: int, min_pair: float, found: _Candidates
+) -> list[SimilarReview]:
+    """Other reviews scored by their best pair with each lesson, best first."""
+    reviews = []
+    for per_lesson in best.values():
+        pairs = sorted(
+            (p for p in per_lesson.values() if p.score >= min_pair), key=lambda p: -p.score
+        )
+        score = sum(p.score for p in pairs) / n_lessons
+        counts = Counter(s for p in pairs for s in p.shared_themes)
+        shared_themes = tuple(s for s, _ in counts.most_common())
+        any_pair = next(iter(per_lesson.values()))
+        document = found.loaded[any_pair.passage.chunk_id][1]
+        reviews.append(SimilarReview(document, score, shared_themes, tuple(pairs)))
+    reviews.sort(key=lambda r: (-r.score, r.document.doc_id))
+    return reviews
+
+
 def _comparable(chunk: Chunk, themes_of: dict[int, tuple[str, ...]]) -> bool:
     """Long enough, and not front matter: passages outside the body (section
     ``other``: titles, contacts, references) count only when they carry a theme."""
     if len(chunk.text.split()) < MIN_WORDS:
         return False
     return chunk.section != "other" or bool(themes_of.get(chunk.chunk_id))
+
+
+def _rank(
+    index: Index, lessons: Sequence[Chunk], target: Document | None, config: Config, depth: int
+) -> list[list[tuple[int, float]]]:
+    """For each lesson, passages nearest first: all of ``target``'s, else the index's nearest."""
+    conn = index.conn()
+    vectors = store.get_vectors(conn, [c.chunk_id for c in lessons])
+    queries = np.vstack([vectors[c.chunk_id] for c in lessons]).astype(np.float32)
+    if target is not None:
+        return _exact(conn, queries, target.doc_id)
+    return _approximate(index, queries, config, depth=depth)
 
 
 def _exact(conn: Any, queries: np.ndarray, doc_id: int) -> list[list[tuple[int, float]]]:

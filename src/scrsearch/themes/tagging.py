@@ -376,7 +376,8 @@ def retag(
     """Re-tag every passage of an index from its stored vectors, as a new generation."""
     from ..embed.registry import load_embedder
     from ..errors import IndexNotFoundError
-    from ..index.generations import abandon, begin_generation, publish, read_manifest, write_lock
+    from ..index.generations import read_manifest
+    from ..index.transaction import write_transaction
 
     config = config or load_config()
     themes = themes or load_themes(config=config)
@@ -384,23 +385,12 @@ def retag(
     if manifest is None:
         raise IndexNotFoundError(str(config.index_dir))
     embedder = embedder or load_embedder(manifest.model, config.backend)
-    with write_lock(config.index_dir):
-        manifest = read_manifest(config.index_dir)
-        assert manifest is not None
-        gen = begin_generation(config.index_dir)
-        try:
-            with gen.conn:
-                tagged = _tag_all(gen.conn, tagger_for(embedder, themes, gen.conn), progress)
-            publish(
-                gen,
-                model=manifest.model,
-                dimension=manifest.dimension,
-                exact_max=config.exact_search_max,
-                nprobe=config.nprobe,
-            )
-        except BaseException:
-            abandon(gen)
-            raise
+    with write_transaction(config.index_dir, config=config) as tx:
+        tx.require_current()
+        conn = tx.begin()
+        with conn:
+            tagged = _tag_all(conn, tagger_for(embedder, themes, conn), progress)
+        tx.publish()
     return {"passages": tagged, "themes": len(themes), "digest": themes.digest}
 
 
