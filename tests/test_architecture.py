@@ -39,19 +39,6 @@ LEVEL = {room: level for level, rooms in enumerate(ROOM_ORDER) for room in rooms
 #: The package top: its ``__init__`` gathers the public names from every room.
 EXEMPT = frozenset({PACKAGE, f"{PACKAGE}.__main__"})
 
-#: Imports that break the room order today, each with the fix it awaits. The tests
-#: below set these aside (for cycles too) and fail once one is gone, so that the entry
-#: is deleted with the import. Add nothing here: fix the import instead.
-KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
-    ("scrsearch.index.generations", "scrsearch.ingestion.fetch"): (
-        "publish() calls sweep_fetched (and fetch imports generations back: a cycle); "
-        "FETCHED_DIR and sweep_fetched belong in index/"
-    ),
-    ("scrsearch.index.maintenance", "scrsearch.ingestion.fetch"): (
-        "check() needs FETCHED_DIR, which belongs in index/"
-    ),
-}
-
 
 @dataclass(frozen=True)
 class Import:
@@ -185,12 +172,8 @@ def _shortest_cycle(graph: dict[str, dict[str, Import]], start: str) -> list[Imp
     return []
 
 
-def _checked(edges: list[Import]) -> list[Import]:
-    return [e for e in edges if (e.importer, e.imported) not in KNOWN_VIOLATIONS]
-
-
 def test_no_module_imports_itself_back_through_others() -> None:
-    found = cycles(_checked(imports()))
+    found = cycles(imports())
     message = "\n".join(
         "import cycle: "
         + " -> ".join([chain[0].importer, *(f"{e.imported} (line {e.line})" for e in chain)])
@@ -200,14 +183,8 @@ def test_no_module_imports_itself_back_through_others() -> None:
 
 
 def test_rooms_import_only_their_own_and_lower_rooms() -> None:
-    broken = [(edge, rule) for edge in _checked(imports()) if (rule := broken_rule(edge))]
+    broken = [(edge, rule) for edge in imports() if (rule := broken_rule(edge))]
     assert not broken, "\n".join(f"{edge}: {rule}" for edge, rule in broken)
-
-
-def test_the_known_violations_are_still_there() -> None:
-    present = {(e.importer, e.imported) for e in imports() if broken_rule(e)}
-    fixed = [pair for pair in KNOWN_VIOLATIONS if pair not in present]
-    assert not fixed, f"fixed, so delete from KNOWN_VIOLATIONS: {fixed}"
 
 
 def test_each_room_says_what_it_holds_and_what_it_may_import() -> None:
