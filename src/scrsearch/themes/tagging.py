@@ -191,7 +191,7 @@ def _parse_yaml(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader (C or Python)
     except FileNotFoundError as exc:
         raise ThemesFileError(f"{file}: theme file not found. Check --themes or ${ENV}.") from exc
     except yaml.YAMLError as exc:
@@ -386,7 +386,7 @@ def retag(
     embedder = embedder or load_embedder(manifest.model, config.backend)
     with write_lock(config.index_dir):
         manifest = read_manifest(config.index_dir)
-        assert manifest is not None
+        assert manifest is not None  # noqa: S101 - narrows the type; checked above, under the lock now
         gen = begin_generation(config.index_dir)
         try:
             with gen.conn:
