@@ -9,7 +9,7 @@ INDEX ?= index
 TORCH := torch==2.13.0
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,--index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple)
 
-.PHONY: setup demo test lint bench app clean
+.PHONY: setup demo test test-fast lint bench app clean
 
 setup: $(VENV)/.installed
 
@@ -23,12 +23,17 @@ demo: setup
 	$(BIN)/scrsearch ingest corpus/ --index $(INDEX)
 	$(BIN)/scrsearch search "new information shared in a meeting but the plan was not changed" --index $(INDEX) -k 6 --group
 
+# The whole suite, as CI runs it (tests marked slow load the real model).
 test: setup
 	$(BIN)/pytest
 
+# Everything that needs no real model (~1-2 min); a test that loads it unmarked fails.
+test-fast: setup
+	$(BIN)/pytest -m "not slow"
+
 lint: setup
-	$(BIN)/ruff check src tests app.py
-	$(BIN)/ruff format --check src tests app.py
+	$(BIN)/ruff check src tests app.py .ci
+	$(BIN)/ruff format --check src tests app.py .ci
 	$(BIN)/mypy
 
 bench: setup

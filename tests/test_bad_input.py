@@ -619,17 +619,18 @@ print(r.status, r.pages, r.passages, (after - before) // 1024)
 # --- safety of what is stored and shown ------------------------------------------
 
 
-def test_nothing_is_unpickled() -> None:
-    """No module of the library can run code hidden in a data file."""
-    risky = re.compile(
-        r"\bimport pickle\b|\bpickle\.loads?\b|allow_pickle\s*=\s*True|torch\.load\(|"
-        r"\beval\(|\bexec\(|yaml\.load\((?![^)]*SafeLoader)|\bjoblib\b|\bdill\b|\bshelve\b"
-    )
+def test_numpy_never_loads_pickles() -> None:
+    """No module of the library lets numpy unpickle a data file.
+
+    ruff's security rules (S, and TID251's banned pickle, shelve, joblib and torch.load:
+    see pyproject.toml) catch pickle, eval, exec and unsafe YAML; they cannot see a
+    keyword argument, so this one is looked for here.
+    """
     offenders = [
         f"{path.name}:{n}: {line.strip()}"
         for path in sorted(SRC.rglob("*.py"))
         for n, line in enumerate(path.read_text().splitlines(), 1)
-        if risky.search(line)
+        if re.search(r"allow_pickle\s*=\s*True", line)
     ]
     assert offenders == []
 

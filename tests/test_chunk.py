@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -103,6 +104,7 @@ def test_section_labels_from_headings() -> None:
     assert classify_heading("Mother and baby unit") is None
 
 
+@pytest.mark.slow
 def test_real_tokenizer_never_exceeded(real_embedder) -> None:
     pages = extract(GEORGE).pages
     long_pages = [Page(1, pages[0].text + "\n\n" + ("Professional curiosity matters. " * 400))]

@@ -7,8 +7,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
-from scrsearch import Filters, Searcher, ingest, load_config
+from scrsearch import Filters, Hit, Searcher, ingest, load_config
 from scrsearch.errors import ModelMismatchError, ScrsearchError
 from scrsearch.search.query_text import fts_query
 from scrsearch.search.ranking import LENGTH_PRIOR, aggregate_documents, fuse_rrf, fuse_scores
@@ -42,27 +44,124 @@ def searcher(index: Path, hash_embedder) -> Searcher:
     return Searcher.open(index, config=load_config(index=str(index)), embedder=hash_embedder)
 
 
-@pytest.mark.parametrize(
-    "hostile",
-    [
-        '"',
-        "AND(",
-        "escalation OR",
-        "NEAR(a b",
-        "*",
-        "col:value",
-        "'; DROP TABLE chunks; --",
-        "",
-        "(((",
-    ],
+#: Pieces of hostile queries: FTS5 syntax, SQL, quotes, NUL and other control
+#: characters, right-to-left marks, emoji, combining accents and words that match.
+HOSTILE_PIECES = [
+    '"',
+    "'",
+    "AND(",
+    "OR",
+    "NOT",
+    "NEAR(a b",
+    "NEAR/2",
+    "*",
+    "^",
+    "-",
+    "+",
+    ":",
+    "col:value",
+    "chunks_fts:",
+    "{text}",
+    "(((",
+    ")",
+    "'; DROP TABLE chunks; --",
+    "\x00",
+    "\x1b[31m",
+    "\u202e",
+    "\ufeff",
+    "🙂",
+    "é",
+    "e\u0301",
+    "ß",
+    "\\",
+    "%",
+    "_",
+    "escalation",
+    "camhs",
+    "policy",
+    " ",
+    "\n\t",
+]
+hostile_queries = st.one_of(
+    st.text(max_size=200),
+    st.lists(st.sampled_from(HOSTILE_PIECES), max_size=30).map("".join),
+    st.lists(st.sampled_from(HOSTILE_PIECES) | st.text(max_size=12), max_size=12).map(" ".join),
+    # Huge: a piece repeated, or many distinct words (a pasted page).
+    st.builds(lambda piece, n: piece * n, st.sampled_from(HOSTILE_PIECES), st.integers(1, 50_000)),
+    st.integers(100, 5_000).map(lambda n: " ".join(f"word{i}" for i in range(n))),
 )
-def test_keyword_queries_never_crash(searcher: Searcher, hostile: str) -> None:
-    searcher.search(hostile, mode="keyword")
+
+
+@pytest.fixture(scope="module")
+def shared_searcher(tmp_path_factory: pytest.TempPathFactory) -> Searcher:
+    """A read-only searcher over DOCS, shared by every example of the property below."""
+    from scrsearch import HashEmbedder
+
+    folder = tmp_path_factory.mktemp("hostile-docs")
+    for name, text in DOCS.items():
+        (folder / name).write_text(text)
+    index = tmp_path_factory.mktemp("hostile") / "index"
+    embedder = HashEmbedder(dimension=64, max_tokens=128)
+    assert not ingest([folder], config=load_config(index=str(index)), embedder=embedder).failed
+    return Searcher.open(index, config=load_config(index=str(index)), embedder=embedder)
+
+
+@settings(
+    max_examples=60,
+    deadline=2000,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(query=hostile_queries, mode=st.sampled_from(["keyword", "semantic", "hybrid"]))
+@example(query='"escalation AND( policy" NEAR(x "', mode="keyword")
+@example(query="camhs\x00policy\x00", mode="hybrid")
+@example(query=" ".join(f"word{i} escalation" for i in range(20_000)), mode="keyword")
+@example(query="é" * 200_000, mode="hybrid")
+def test_any_query_gives_ranked_hits_in_every_mode(
+    shared_searcher: Searcher, query: str, mode: str
+) -> None:
+    """Whatever is typed, every mode answers with at most k well-formed, ranked hits."""
+    hits = shared_searcher.search(query, mode=mode, k=5)
+    assert isinstance(hits, list) and len(hits) <= 5
+    assert all(isinstance(h, Hit) and h.method == mode for h in hits)
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    assert all(math.isfinite(h.score) for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert len({h.chunk.chunk_id for h in hits}) == len(hits)
+    if not query.strip():
+        assert hits == []
+
+
+unquoted_noise = st.lists(st.sampled_from([p for p in HOSTILE_PIECES if '"' not in p]), max_size=8)
+
+
+@settings(max_examples=60, deadline=2000)
+@given(
+    before=unquoted_noise,
+    after=unquoted_noise,
+    lone_quote=st.sampled_from(["", '"', '" ']),
+    quote_first=st.booleans(),
+)
+def test_a_word_among_hostile_syntax_is_still_found(
+    shared_searcher: Searcher,
+    before: list[str],
+    after: list[str],
+    lone_quote: str,
+    quote_first: bool,
+) -> None:
+    """Syntax around a word, and one unmatched quote, never hide the word from keyword search."""
+    noise_before, noise_after = " ".join(before), " ".join(after)
+    if quote_first:
+        noise_before = lone_quote + noise_before
+    else:
+        noise_after += lone_quote
+    hits = shared_searcher.search(f"{noise_before} escalation {noise_after}", mode="keyword")
+    assert any("escalation" in h.chunk.text for h in hits)
 
 
 def test_fts_query_quotes_terms_and_keeps_phrases() -> None:
     assert fts_query('the "escalation policy" was not used') == '"escalation policy" OR "used"'
     assert fts_query("AND(") == '"and"'
+    assert fts_query('"escalation policy', expand=False) == '"escalation" OR "policy"'
     assert fts_query("CAMHS waiting") == (
         '"camhs" OR "waiting" OR "child and adolescent mental health services"'
     )

@@ -52,6 +52,23 @@ class FileTooLargeError(ExtractionError):
     reason = "too-large"
 
 
+class SettingError(ScrsearchError):
+    """A setting (an environment variable or a ``load_config`` argument) has a bad value.
+
+    Attributes:
+        name: where the value came from: ``SCRSEARCH_BATCH_SIZE``, or ``batch_size``.
+        value: the value as given.
+        accepts: the values the setting takes, in words.
+    """
+
+    def __init__(self, name: str, value: object, accepts: str) -> None:
+        self.name = name
+        self.value = value
+        self.accepts = accepts
+        shown = value if isinstance(value, str | int | float) else str(value)
+        super().__init__(f"Invalid setting {name}={shown!r}: use {accepts}.")
+
+
 class IndexNotFoundError(ScrsearchError):
     def __init__(self, index_dir: str) -> None:
         super().__init__(

@@ -166,7 +166,7 @@ def _searcher(index: str, generation: int, model: str) -> Searcher:
 def index() -> Index:
     """The current generation, for reading; call after :func:`require_index`."""
     current = manifest()
-    assert current is not None
+    assert current is not None  # noqa: S101 - narrows the type; require_index() stopped the page if None
     with errors_shown():
         return _index(str(index_dir()), current.generation)
 
@@ -174,7 +174,7 @@ def index() -> Index:
 def searcher() -> Searcher:
     """The searcher of the current generation; call after :func:`require_index`."""
     current = manifest()
-    assert current is not None
+    assert current is not None  # noqa: S101 - narrows the type; require_index() stopped the page if None
     with errors_shown():
         embedder(current.model)  # waits, with a spinner, while the model loads
         return _searcher(str(index_dir()), current.generation, current.model)
@@ -183,7 +183,7 @@ def searcher() -> Searcher:
 def light_searcher() -> Searcher:
     """A searcher without the model: keyword search and "more like this" only."""
     current = manifest()
-    assert current is not None
+    assert current is not None  # noqa: S101 - narrows the type; require_index() stopped the page if None
     config = load_config(index=str(index_dir()), model=current.model)
     return Searcher(index(), config=config, keyword_pool=False)
 
@@ -211,7 +211,7 @@ def require_index() -> Manifest:
     if current is None:
         no_index()
         st.stop()
-    assert current is not None
+    assert current is not None  # noqa: S101 - narrows the type; require_index() stopped the page if None
     start_model(current.model)
     return current
 

@@ -42,7 +42,7 @@ def app_command(index: str | None, port: int | None, address: str) -> None:
     click.echo(f"Starting the app on http://{address}:{port or 8501} with the index {folder}")
     env = {**os.environ, "SCRSEARCH_INDEX": str(folder)}
     try:
-        code = subprocess.call(argv, env=env)
+        code = subprocess.call(argv, env=env)  # noqa: S603 - this Python, streamlit, our script
     except KeyboardInterrupt:
         code = 0
     sys.exit(code)

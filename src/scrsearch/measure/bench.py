@@ -299,7 +299,7 @@ def _run_worker(phase: str, work: Path, size: int, n_queries: int) -> dict[str, 
         str(size),
         str(n_queries),
     ]
-    done = subprocess.run(argv, stdout=subprocess.PIPE, text=True, check=False)
+    done = subprocess.run(argv, stdout=subprocess.PIPE, text=True, check=False)  # noqa: S603 - this Python and our module
     if done.returncode != 0:
         raise ScrsearchError(
             f"The bench's {phase} worker for {size:,} passages failed (exit {done.returncode})"

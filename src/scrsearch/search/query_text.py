@@ -70,7 +70,7 @@ def fts_query(query: str, *, expand: bool = True) -> str | None:
 def fts_parts(query: str, *, expand: bool = True) -> list[str]:
     """The quoted terms and phrases of :func:`fts_query`, in query order."""
     phrases = [p for p in re.findall(r'"([^"]+)"', query) if re.search(r"\w", p)]
-    rest = re.sub(r'"[^"]*"?', " ", query)
+    rest = re.sub(r'"[^"]*"', " ", query)  # an unmatched quote's words stay terms
     terms = query_terms(rest)
     parts = [" ".join(re.findall(r"\w+", p)) for p in phrases] + terms
     if expand:

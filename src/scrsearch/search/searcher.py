@@ -325,9 +325,9 @@ class Searcher:
         if filters.active():
             where, args = filters.sql()
             sql = (
-                f"SELECT f.rowid, bm25(chunks_fts, {weights}) AS s FROM chunks_fts f "
+                f"SELECT f.rowid, bm25(chunks_fts, {weights}) AS s FROM chunks_fts f "  # noqa: S608 - constant weights; Filters.sql() binds values as ?
                 "JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.doc_id "
-                f"WHERE chunks_fts MATCH ? AND {where} ORDER BY s LIMIT ?"  # noqa: S608
+                f"WHERE chunks_fts MATCH ? AND {where} ORDER BY s LIMIT ?"
             )
         else:  # no joins: FTS5 ranks on its own, much faster on large indexes
             where, args = "1", []

@@ -191,7 +191,7 @@ def _parse_yaml(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader (C or Python)
     except FileNotFoundError as exc:
         raise ThemesFileError(f"{file}: theme file not found. Check --themes or ${ENV}.") from exc
     except yaml.YAMLError as exc:
