@@ -81,6 +81,23 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "A YAML file of your own themes, added to the built-in list (same slug overrides).",
     ),
+    Setting(
+        "max_query_chars",
+        1000,
+        "The longest query (characters) the HTTP API accepts; longer ones get a 400.",
+    ),
+    Setting("max_k", 100, "The most results one HTTP API request may ask for (k)."),
+    Setting(
+        "max_url_kb",
+        2048,
+        "The longest request URL (KiB) the HTTP API reads; longer ones get a 414.",
+    ),
+    Setting(
+        "cors_origins",
+        "",
+        "Comma-separated origins (https://intranet.example) whose pages may call the HTTP "
+        "API from a browser. Empty: CORS off.",
+    ),
 )
 
 
@@ -100,6 +117,10 @@ class Config:
     max_file_mb: int = 200
     ocr: str = "auto"
     themes: str = ""
+    max_query_chars: int = 1000
+    max_k: int = 100
+    max_url_kb: int = 2048
+    cors_origins: str = ""
     #: Whether ``model`` was chosen (``--model`` or ``SCRSEARCH_MODEL``) rather than left
     #: at the default. Commands on an existing index use the index's own model unless
     #: one was chosen; a chosen model that differs from the index's is refused.

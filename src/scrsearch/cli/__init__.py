@@ -14,6 +14,7 @@ from .app_command import app_command
 from .index_commands import check, docs, info, ingest, rebuild, remove
 from .measure_commands import bench, eval_command, eval_themes_command
 from .search_commands import export_command, search, similar
+from .serve_command import serve_command
 from .theme_commands import compare_command, retag_command, theme_command, themes_command
 
 
@@ -44,6 +45,7 @@ for _command in (
     export_command,
     remove,
     app_command,
+    serve_command,
     eval_command,
     bench,
     themes_command,

@@ -124,28 +124,15 @@ def _print_ingest_report(report: Any, index: str) -> None:
 def docs(index: str | None, as_json: bool) -> None:
     """List the indexed documents with their metadata."""
     from ..index import store
+    from ..index.describe import document_list
     from ..index.generations import Index
 
     config = load_config(index=index)
     idx = Index.open(config.index_dir)
-    rows = store.list_documents(idx.conn())
     if as_json:
-        _print_json(
-            [
-                {
-                    "doc_id": d.doc_id,
-                    "title": d.title,
-                    "source": d.source,
-                    **d.metadata.to_dict(),
-                    "format": d.format,
-                    "pages": d.n_pages if d.paged else None,
-                    "passages": n,
-                    **extra,
-                }
-                for d, n, extra in rows
-            ]
-        )
+        _print_json(document_list(idx))
         return
+    rows = store.list_documents(idx.conn())
     from rich.text import Text
 
     table = _table(
@@ -172,16 +159,11 @@ def docs(index: str | None, as_json: bool) -> None:
 @handle_errors
 def info(index: str | None, as_json: bool) -> None:
     """Show the index's model, size and counts."""
+    from ..index.describe import index_info
     from ..index.generations import Index
 
     config = load_config(index=index)
-    idx = Index.open(config.index_dir)
-    files = [idx.dir / idx.manifest.sqlite_name, idx.dir / idx.manifest.faiss_name]
-    data = {
-        "index": str(idx.dir.resolve()),
-        **idx.manifest.to_dict(),
-        "size_mb": round(sum(f.stat().st_size for f in files if f.exists()) / 1e6, 2),
-    }
+    data = index_info(Index.open(config.index_dir))
     if as_json:
         _print_json(data)
         return
