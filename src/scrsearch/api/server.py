@@ -222,6 +222,13 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 # --- running it ------------------------------------------------------------------------
 
 
+def parser_limit(config: Config) -> int:
+    """The most bytes uvicorn's HTTP parser buffers for a request's head: twice the
+    ``max_url_kb`` setting, so a URL somewhat over the limit still gets the JSON 414
+    (beyond this, the parser drops the connection)."""
+    return 2 * config.max_url_kb * 1024 + 64 * 1024
+
+
 def factory() -> Starlette:
     """The app from the settings (uvicorn's ``--factory`` entry, one per worker process)."""
     return create_app()
@@ -241,7 +248,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
-        h11_max_incomplete_event_size=config.max_url_kb * 1024 + 64 * 1024,
+        h11_max_incomplete_event_size=parser_limit(config),
         access_log=False,
     )
 
@@ -259,7 +266,7 @@ class BackgroundServer:
             host=host,
             port=port,
             log_level="warning",
-            h11_max_incomplete_event_size=config.max_url_kb * 1024 + 64 * 1024,
+            h11_max_incomplete_event_size=parser_limit(config),
             access_log=False,
         )
         self.server = uvicorn.Server(self.config)
