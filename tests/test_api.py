@@ -16,13 +16,13 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
+from conftest import CORPUS, build_hash_index
 from scrsearch import load_config
 from scrsearch.api.endpoints import ENDPOINTS
 from scrsearch.api.openapi import HIT_FIELDS
 from scrsearch.api.server import GENERATION_HEADER, BackgroundServer, create_app
 from scrsearch.cli import cli
 from scrsearch.index.generations import read_manifest
-from conftest import CORPUS, build_hash_index
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,10 @@ SAME_AS_CLI = [
     ("/info", ["info"]),
     ("/themes", ["themes"]),
     ("/themes?review=george-briefing.txt", ["themes", "--review", "george-briefing.txt"]),
-    ("/theme/escalation-challenge?k=5&per_review=1", ["theme", "escalation-challenge", "-k", "5", "--per-review", "1"]),
+    (
+        "/theme/escalation-challenge?k=5&per_review=1",
+        ["theme", "escalation-challenge", "-k", "5", "--per-review", "1"],
+    ),
     ("/compare/george-briefing.txt", ["compare", "george-briefing.txt"]),
     ("/compare/1?other=2&k=2", ["compare", "1", "2", "-k", "2"]),
 ]
@@ -169,7 +172,12 @@ BAD_REQUESTS = [
     ("/similar?chunk_id=99999999", 404, "No passage with id 99999999", None),
     ("/similar?chunk_id=x", 400, "chunk_id must be a whole number", "chunk_id"),
     ("/theme/no-such-theme", 404, "Unknown theme 'no-such-theme'", None),
-    ("/theme/escalation-challenge?per_review=0", 400, "per_review must be between 1 and 100", "per_review"),
+    (
+        "/theme/escalation-challenge?per_review=0",
+        400,
+        "per_review must be between 1 and 100",
+        "per_review",
+    ),
     ("/themes?review=nothing-like-this.pdf", 404, "No document 'nothing-like-this.pdf'", None),
     ("/compare/nothing-like-this.pdf", 404, "No document 'nothing-like-this.pdf'", None),
     ("/compare/1?reviews=0", 400, "reviews must be between 1 and 100", "reviews"),

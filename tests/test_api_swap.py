@@ -7,12 +7,12 @@ import threading
 from pathlib import Path
 
 import httpx2
-from test_concurrency import write_corpus
 
 from scrsearch import load_config
 from scrsearch.api.server import GENERATION_HEADER, BackgroundServer, create_app
 from scrsearch.index.generations import read_manifest
 from scrsearch.ingestion.pipeline import ingest
+from test_concurrency import write_corpus
 
 STEPS = 6
 READERS = 4
