@@ -133,6 +133,40 @@ def create_app(
     config = config or load_config()
     live = live or LiveIndex(config.index_dir, config=config, embedder=embedder)
 
+    async def schema(request: Request) -> Response:
+        return JSONResponse(openapi.schema(config))
+
+    async def home(request: Request) -> Response:
+        return HTMLResponse(openapi.page(config))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Load the model and open the index before the first request, if there is one.
+        try:
+            await run_in_threadpool(_warm, live)
+        except ScrsearchError as exc:
+            log.warning("Not ready yet: %s", exc)
+        yield
+
+    routes = [Route(e.path, _handler(e, live, config), methods=["GET"]) for e in ENDPOINTS]
+    routes += [
+        Route(openapi.HEALTH_PATH, _health(live), methods=["GET"]),
+        Route("/openapi.json", schema, methods=["GET"]),
+        Route("/", home, methods=["GET"]),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=_middleware(config),
+        exception_handlers={
+            ScrsearchError: _library_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+        lifespan=lifespan,
+    )
+
+
+def _health(live: LiveIndex) -> Callable[[Request], Awaitable[Response]]:
     async def health(request: Request) -> Response:
         try:
             index = await run_in_threadpool(live.index)
@@ -149,18 +183,11 @@ def create_app(
         }
         return JSONResponse(body, headers={GENERATION_HEADER: str(manifest.generation)})
 
-    async def schema(request: Request) -> Response:
-        return JSONResponse(openapi.schema(config))
+    return health
 
-    async def home(request: Request) -> Response:
-        return HTMLResponse(openapi.page(config))
 
-    routes = [Route(e.path, _handler(e, live, config), methods=["GET"]) for e in ENDPOINTS]
-    routes += [
-        Route(openapi.HEALTH_PATH, health, methods=["GET"]),
-        Route("/openapi.json", schema, methods=["GET"]),
-        Route("/", home, methods=["GET"]),
-    ]
+def _middleware(config: Config) -> list[Middleware]:
+    """The URL limit, and CORS for the ``cors_origins`` setting's origins only."""
     middleware = [Middleware(URLLimit, max_bytes=config.max_url_kb * 1024)]
     origins = [o.strip() for o in config.cors_origins.split(",") if o.strip()]
     if origins:
@@ -169,26 +196,7 @@ def create_app(
         middleware.append(
             Middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET"], max_age=600)
         )
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # Load the model and open the index before the first request, if there is one.
-        try:
-            await run_in_threadpool(_warm, live)
-        except ScrsearchError as exc:
-            log.warning("Not ready yet: %s", exc)
-        yield
-
-    return Starlette(
-        routes=routes,
-        middleware=middleware,
-        exception_handlers={
-            ScrsearchError: _library_error,
-            HTTPException: _http_error,
-            Exception: _internal_error,
-        },
-        lifespan=lifespan,
-    )
+    return middleware
 
 
 def _warm(live: LiveIndex) -> None:

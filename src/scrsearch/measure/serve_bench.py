@@ -291,67 +291,28 @@ def run_serve_bench(
         ingest_at: the level (number of clients) during which an ingest publishes a new
             generation; ``None``: no ingest. A value not in ``clients`` means the last level.
     """
-    queries = list(queries or default_queries())
-    params = {"mode": mode, "k": k}
+    plan = Plan(list(queries or default_queries()), {"mode": mode, "k": k}, requests, seconds)
+    if ingest_at is not None and ingest_at not in clients:
+        ingest_at = clients[-1]
     if work_dir is not None:
         Path(work_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="scrsearch-serve-bench-", dir=work_dir) as tmp:
         work = Path(tmp)
-        served_dir = work / "index"
-        copy_current(Path(index_dir), served_dir)
-        manifest = read_manifest(served_dir)
+        copy_current(Path(index_dir), work / "index")
+        manifest = read_manifest(work / "index")
         assert manifest is not None
-        log(
-            f"Serving a copy of {index_dir} ({manifest.counts.get('passages', 0):,} passages) on 127.0.0.1"
-        )
-        server = Served(served_dir, workers, work / "server.log")
+        passages = manifest.counts.get("passages", 0)
+        log(f"Serving a copy of {index_dir} ({passages:,} passages) on 127.0.0.1")
+        server = Served(work / "index", workers, work / "server.log")
         try:
             server.wait_ready()
-            generation, answers = serial_answers(server.url, queries, params)
-            serial = {generation: answers}
-            rows: list[dict[str, Any]] = []
-            ingest_info: dict[str, Any] = {}
-            if ingest_at is not None and ingest_at not in clients:
-                ingest_at = clients[-1]
-            for n in clients:
-                level = Level(n, ingest=n == ingest_at)
-                done: threading.Event | None = None
-                thread = None
-                if level.ingest:
-                    done = threading.Event()
-                    thread = _ingest_in_background(served_dir, work, done, ingest_info)
-                log(
-                    f"{n} concurrent client{'s' if n > 1 else ''}{' (with an ingest)' if level.ingest else ''}"
-                )
-                asyncio.run(
-                    _drive(
-                        server.url,
-                        level,
-                        queries,
-                        params,
-                        requests=requests,
-                        seconds=seconds,
-                        until=done,
-                    )
-                )
-                if thread is not None:
-                    thread.join()
-                    if ingest_info.get("exit") != 0:
-                        raise ScrsearchError(
-                            f"The bench's ingest failed: {ingest_info.get('error')}"
-                        )
-                    ingest_info["clients"] = n
-                    ingest_info["generation_before"] = generation
-                    generation, answers = serial_answers(server.url, queries, params)
-                    serial[generation] = answers
-                    ingest_info["generation_after"] = generation
-                rows.append(_summary(level, serial, _rss_mb(server.process.pid)))
+            rows, ingest_info = _levels(server, work, clients, ingest_at, plan, log)
         finally:
             server.close()
     return {
         "machine": machine(),
         "index": {
-            "passages": manifest.counts.get("passages", 0),
+            "passages": passages,
             "documents": manifest.counts.get("documents", 0),
             "model": manifest.model,
         },
@@ -359,10 +320,61 @@ def run_serve_bench(
         "k": k,
         "backend": os.environ.get("SCRSEARCH_BACKEND", "torch"),
         "workers": workers,
-        "queries": len(queries),
+        "queries": len(plan.queries),
         "levels": rows,
         "ingest": ingest_info or None,
     }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What each level asks: the queries (cycled), the other parameters, and its bounds."""
+
+    queries: list[str]
+    params: dict[str, Any]
+    requests: int
+    seconds: float
+
+
+def _levels(
+    server: Served,
+    work: Path,
+    clients: Sequence[int],
+    ingest_at: int | None,
+    plan: Plan,
+    log: Log,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run each level (one with an ingest); the level summaries and what the ingest did."""
+    generation, answers = serial_answers(server.url, plan.queries, plan.params)
+    serial = {generation: answers}
+    rows: list[dict[str, Any]] = []
+    ingest_info: dict[str, Any] = {}
+    for n in clients:
+        level = Level(n, ingest=n == ingest_at)
+        done = threading.Event() if level.ingest else None
+        thread = _ingest_in_background(server.index_dir, work, done, ingest_info) if done else None
+        log(f"{n} concurrent client(s){' with an ingest' if level.ingest else ''}")
+        asyncio.run(
+            _drive(
+                server.url,
+                level,
+                plan.queries,
+                plan.params,
+                requests=plan.requests,
+                seconds=plan.seconds,
+                until=done,
+            )
+        )
+        if thread is not None:
+            thread.join()
+            if ingest_info.get("exit") != 0:
+                raise ScrsearchError(f"The bench's ingest failed: {ingest_info.get('error')}")
+            ingest_info |= {"clients": n, "generation_before": generation}
+            generation, answers = serial_answers(server.url, plan.queries, plan.params)
+            serial[generation] = answers
+            ingest_info["generation_after"] = generation
+        rows.append(_summary(level, serial, _rss_mb(server.process.pid)))
+    return rows, ingest_info
 
 
 def tables(result: dict[str, Any]) -> list[Any]:
