@@ -11,23 +11,32 @@ The embedding model is loaded once and shared by every generation built with it.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 from ..config import Config, load_config
 from ..embed.base import Embedder, canonical_model_name, load_embedder
-from ..errors import IndexNotFoundError
+from ..errors import IndexNotFoundError, ScrsearchError
 from ..index.generations import MANIFEST, Index, read_manifest
 from .searcher import Searcher
+
+log = logging.getLogger("scrsearch.live")
 
 
 class LiveIndex:
     """The current generation of ``index_dir``, reopened after each publish.
 
     Thread-safe. While one thread opens a new generation, the others keep answering
-    from the previous one; nobody waits, nothing fails.
+    from the previous one; nobody waits, nothing fails. If a new generation cannot be
+    opened (its files are not all there yet), the previous one goes on answering and the
+    new one is tried again a second later.
     """
+
+    #: Seconds between tries to open a new generation that failed to open.
+    RETRY_S = 1.0
 
     def __init__(
         self,
@@ -42,18 +51,27 @@ class LiveIndex:
         self._current: Searcher | None = None
         self._seen: tuple[int, int, int] | None = None  # the manifest's (inode, mtime, size)
         self._opening = threading.Lock()
+        self._retry_at = 0.0
 
     def searcher(self) -> Searcher:
         """The searcher of the current generation (raises if there is no index)."""
-        stamp = self._stamp()
         current = self._current
-        if current is not None and stamp == self._seen:
+        if current is not None and (
+            self._stamp() == self._seen or time.monotonic() < self._retry_at
+        ):
             return current
         if not self._opening.acquire(blocking=current is None):
             return current  # type: ignore[return-value]  # another thread is opening it
         try:
             if self._current is None or self._stamp() != self._seen:
                 self._open()
+        except ScrsearchError as exc:
+            if current is None:
+                raise
+            log.warning(
+                "Still answering from generation %s: %s", current.index.manifest.generation, exc
+            )
+            self._retry_at = time.monotonic() + self.RETRY_S
         finally:
             self._opening.release()
         assert self._current is not None
