@@ -31,7 +31,7 @@ from .common import handle_errors, index_option
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Worker processes; each loads the model once (about 300 MB) and answers requests in threads.",
+    help="Worker processes; each loads the model once (a worker is about 590 MB resident with torch) and answers requests in threads.",
 )
 @click.option(
     "--log-level",
