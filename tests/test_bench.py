@@ -48,3 +48,35 @@ def test_bench_smoke_json_contract(tmp_path: Path) -> None:
     assert memory["passages"] == 2000 and memory["faiss_kind"] == "flat"
     assert memory["peak_rss_mb"] > 10 and memory["index_mb"] > 0
     assert work.is_dir() and not any(work.iterdir())  # the temporary indexes are cleaned up
+
+
+def test_serve_bench_short_bounded_load_run(tmp_path: Path) -> None:
+    """`scrsearch bench --serve` on 127.0.0.1: a few requests at 1 and 3 clients, an ingest
+    during the second level; no errors, and every answer equals the serial one."""
+    from scrsearch import HashEmbedder, load_config
+    from scrsearch.ingestion.pipeline import ingest
+
+    index = tmp_path / "index"
+    corpus = ROOT / "corpus"
+    files = [corpus / "george-briefing.txt", corpus / "kingsmere-2021-cspr-jayden.pdf"]
+    ingest(files, config=load_config(index=str(index)), embedder=HashEmbedder(64, 128))
+    args = ["bench", "--serve", "--index", str(index), "--clients", "1,3", "--queries", "12"]
+    args += ["--seconds", "30", "--ingest-at", "3", "--work-dir", str(tmp_path / "work"), "--json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["index"]["documents"] == 2 and data["mode"] == "hybrid"
+    one, three = data["levels"]
+    assert one["clients"] == 1 and one["requests"] == 12 and not one["ingest_during"]
+    assert three["clients"] == 3 and three["requests"] >= 12 and three["ingest_during"]
+    for level in (one, three):
+        assert level["errors"] == 0, level["first_errors"]
+        assert level["differ_from_serial"] == 0 and level["unverified"] == 0
+        assert 0 < level["p50_ms"] <= level["p95_ms"] <= level["max_ms"]
+        assert level["requests_per_s"] > 0 and level["server_rss_mb"] > 10
+    ingested = data["ingest"]
+    assert ingested["exit"] == 0 and ingested["clients"] == 3
+    assert ingested["generation_after"] > ingested["generation_before"]
+    assert one["generations"] == [ingested["generation_before"]]
+    assert three["generations"][-1] == ingested["generation_after"]  # picked up mid-run
+    assert not any((tmp_path / "work").iterdir())  # the served copy is cleaned up

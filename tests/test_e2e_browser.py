@@ -17,7 +17,9 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,11 +43,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def app_url(demo_index: Path, tmp_path: Path) -> Iterator[str]:
-    """The app served by ``streamlit run`` on a free localhost port."""
+@contextmanager
+def streamlit_app(index: Path, log_path: Path, env: dict[str, str] | None = None) -> Iterator[Any]:
+    """``streamlit run app.py`` over ``index`` on a free localhost port: yields
+    ``(url, process)``; ``env`` adds to the environment."""
     port = free_port()
-    log = (tmp_path / "streamlit.log").open("w")
+    log = log_path.open("w")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -65,7 +68,7 @@ def app_url(demo_index: Path, tmp_path: Path) -> Iterator[str]:
             "none",
         ],
         cwd=ROOT,
-        env={**os.environ, "SCRSEARCH_INDEX": str(demo_index)},
+        env={**os.environ, "SCRSEARCH_INDEX": str(index), **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -80,9 +83,9 @@ def app_url(demo_index: Path, tmp_path: Path) -> Iterator[str]:
             except OSError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the app did not start: {(tmp_path / 'streamlit.log').read_text()}")
+                pytest.fail(f"the app did not start: {log_path.read_text()}")
             time.sleep(0.2)
-        yield url
+        yield url, server
     finally:
         server.terminate()
         try:
@@ -92,14 +95,26 @@ def app_url(demo_index: Path, tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-@pytest.mark.slow
-def test_search_then_open_the_review_in_a_real_browser(app_url: str, tmp_path: Path) -> None:
+def require_chromium() -> Any:
+    """Playwright's sync API, once Debian's chromium is known to be there (CI: required)."""
     if not Path(CHROMIUM).exists():
         message = f"{CHROMIUM} is missing: apt-get install -y chromium"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]'")
+    return pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]'")
+
+
+@pytest.fixture
+def app_url(demo_index: Path, tmp_path: Path) -> Iterator[str]:
+    """The app served by ``streamlit run`` on a free localhost port."""
+    with streamlit_app(demo_index, tmp_path / "streamlit.log") as (url, _):
+        yield url
+
+
+@pytest.mark.slow
+def test_search_then_open_the_review_in_a_real_browser(app_url: str, tmp_path: Path) -> None:
+    sync_api = require_chromium()
 
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -200,6 +200,28 @@ SETTINGS: tuple[Setting, ...] = (
         "A YAML file of your own themes, added to the built-in list (same slug overrides).",
         path("a YAML file", folder=False),
     ),
+    Setting(
+        "max_query_chars",
+        1000,
+        "The longest query (characters) the HTTP API accepts; longer ones get a 400.",
+        whole_number(1),
+    ),
+    Setting(
+        "max_k", 100, "The most results one HTTP API request may ask for (k).", whole_number(1)
+    ),
+    Setting(
+        "max_url_kb",
+        2048,
+        "The longest request URL (KiB) the HTTP API reads; longer ones get a 414.",
+        whole_number(1),
+    ),
+    Setting(
+        "cors_origins",
+        "",
+        "Comma-separated origins (https://intranet.example) whose pages may call the HTTP "
+        "API from a browser. Empty: CORS off.",
+        text(),
+    ),
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -221,6 +243,10 @@ class Config:
     max_file_mb: int = 200
     ocr: str = "auto"
     themes: str = ""
+    max_query_chars: int = 1000
+    max_k: int = 100
+    max_url_kb: int = 2048
+    cors_origins: str = ""
     #: Whether ``model`` was chosen (``--model`` or ``SCRSEARCH_MODEL``) rather than left
     #: at the default. Commands on an existing index use the index's own model unless
     #: one was chosen; a chosen model that differs from the index's is refused.
@@ -229,6 +255,13 @@ class Config:
     @property
     def index_dir(self) -> Path:
         return Path(self.index)
+
+    @property
+    def http_head_bytes(self) -> int:
+        """The most bytes the HTTP server's parser buffers for a request's head: twice
+        ``max_url_kb``, so a URL somewhat over the limit still gets the API's JSON 414
+        (beyond this, the parser drops the connection)."""
+        return 2 * self.max_url_kb * 1024 + 64 * 1024
 
     def with_overrides(self, **overrides: Any) -> Config:
         """Return a copy with the given non-``None`` values set."""

@@ -1,8 +1,10 @@
 """The ``scrsearch`` command line: a thin client of the library.
 
 This module builds the click group; ``index_commands``, ``search_commands``,
-``theme_commands``, ``measure_commands`` and ``app_command`` hold the commands, and
-``common`` the shared options, error handling and output. Every listing command takes
+``theme_commands``, ``measure_commands``, ``app_command`` and ``serve_command`` hold
+the commands (``app`` and ``serve`` start the other clients by path or by name, sharing
+no code with them), ``common`` the shared options, error handling and output, and
+``tables`` every table for people. Every listing command takes
 ``--json`` for machines; people get readable tables. Errors from the library print
 as one line and exit with status 1.
 
@@ -21,6 +23,7 @@ from .app_command import app_command
 from .index_commands import check, docs, info, ingest, rebuild, remove
 from .measure_commands import bench, eval_command, eval_themes_command
 from .search_commands import export_command, search, similar
+from .serve_command import serve_command
 from .theme_commands import compare_command, retag_command, theme_command, themes_command
 
 
@@ -51,6 +54,7 @@ for _command in (
     export_command,
     remove,
     app_command,
+    serve_command,
     eval_command,
     bench,
     themes_command,

@@ -85,7 +85,13 @@ def eval_command(
     show_default=True,
     help="Comma-separated index sizes (passages) to time searches at.",
 )
-@click.option("--queries", type=int, default=200, show_default=True, help="Searches per mode.")
+@click.option(
+    "--queries",
+    type=int,
+    default=200,
+    show_default=True,
+    help="Searches per mode (with --serve: requests per level).",
+)
 @click.option(
     "--corpus",
     multiple=True,
@@ -105,6 +111,42 @@ def eval_command(
     type=click.Path(file_okay=False),
     help="Where the temporary indexes go (about 3.5 GB at 1M passages). Default: system temp.",
 )
+@click.option(
+    "--serve",
+    "serve",
+    is_flag=True,
+    help="Instead: load on `scrsearch serve` over loopback (a copy of --index), with "
+    "--clients concurrent clients, an ingest during the --ingest-at level, and every answer "
+    "checked against the serial one. --queries is then the requests per level.",
+)
+@index_option
+@click.option(
+    "--clients",
+    default="1,8,32",
+    show_default=True,
+    help="With --serve: comma-separated numbers of concurrent clients.",
+)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="With --serve: the most seconds per level.",
+)
+@click.option(
+    "--ingest-at",
+    type=int,
+    default=8,
+    show_default=True,
+    help="With --serve: the level (clients) during which an ingest publishes; 0 for none.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="With --serve: the server's worker processes.",
+)
 @json_option
 @handle_errors
 def bench(
@@ -114,21 +156,39 @@ def bench(
     ingest_corpus: tuple[str, ...],
     model: str | None,
     work_dir: str | None,
+    serve: bool,
+    index: str | None,
+    clients: str,
+    seconds: float,
+    ingest_at: int,
+    workers: int,
     as_json: bool,
 ) -> None:
-    """Measure ingest, extraction, model load, search latency, recall and memory here."""
+    """Measure ingest, extraction, model load, search latency, recall and memory here;
+    or, with --serve, the HTTP API under concurrent load."""
+    if serve:
+        from ..measure import serve_bench
+        from .tables import serve_bench_tables
+
+        err = _console(stderr=True)
+        result = serve_bench.run_serve_bench(
+            load_config(index=index).index_dir,
+            clients=_numbers(clients, "--clients"),
+            requests=queries,
+            seconds=seconds,
+            workers=workers,
+            ingest_at=ingest_at or None,
+            work_dir=work_dir,
+            log=lambda message: err.print(message, markup=False, highlight=False),
+        )
+        _print_report(as_json, lambda: result, lambda: serve_bench_tables(result))
+        return
     from ..measure.bench import run_bench
     from .tables import bench_tables
 
-    try:
-        chosen = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
-    except ValueError as exc:
-        raise click.BadParameter(
-            "give whole numbers, e.g. 10000,100000", param_hint="--sizes"
-        ) from exc
     err = _console(stderr=True)
     result = run_bench(
-        sizes=chosen,
+        sizes=_numbers(sizes, "--sizes"),
         queries=queries,
         corpus=list(corpus) or None,
         ingest_corpus=list(ingest_corpus) or None,
@@ -137,6 +197,13 @@ def bench(
         log=lambda message: err.print(message, markup=False, highlight=False),
     )
     _print_report(as_json, lambda: result, lambda: bench_tables(result))
+
+
+def _numbers(text: str, option: str) -> list[int]:
+    try:
+        return [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+    except ValueError as exc:
+        raise click.BadParameter("give whole numbers, e.g. 1,8,32", param_hint=option) from exc
 
 
 @click.command("eval-themes")

@@ -210,3 +210,33 @@ def theme_eval_table(report: ThemeEvalReport) -> Table:
 def score(x: float | None) -> str:
     """A precision, recall or F1 to 2 places; a dash when it is undefined."""
     return "–" if x is None else f"{x:.2f}"
+
+
+def serve_bench_tables(result: dict[str, Any]) -> list[Table]:
+    """``scrsearch bench --serve`` for people: one row per level of concurrency."""
+    from rich.table import Table
+
+    index = result["index"]
+    table = Table(
+        title=f"scrsearch serve under load: {result['mode']} k={result['k']}, "
+        f"{index['passages']:,} passages, {result['workers']} worker(s), "
+        f"{result['machine']['cpus']} CPUs"
+    )
+    for name in ("clients", "requests", "req/s", "p50 ms", "p95 ms", "max ms", "errors"):
+        table.add_column(name, justify="right")
+    for name in ("≠ serial", "generations", "ingest", "server MB"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for row in result["levels"]:
+        latency = (row[key] for key in ("p50_ms", "p95_ms", "max_ms"))
+        table.add_row(
+            str(row["clients"]),
+            str(row["requests"]),
+            f"{row['requests_per_s']:.1f}",
+            *("" if ms is None else f"{ms:.0f}" for ms in latency),
+            str(row["errors"]),
+            str(row["differ_from_serial"] + row["unverified"]),
+            ",".join(map(str, row["generations"])),
+            "yes" if row["ingest_during"] else "",
+            f"{row['server_rss_mb']:.0f}",
+        )
+    return [table]

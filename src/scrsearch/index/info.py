@@ -28,9 +28,12 @@ class IndexInfo:
         return {"index": self.index, **self.manifest.to_dict(), "size_mb": self.size_mb}
 
 
-def index_info(index_dir: str | Path) -> IndexInfo:
-    """Describe the index in ``index_dir`` (:class:`IndexNotFoundError` if there is none)."""
-    idx = Index.open(index_dir)
+def index_info(index: Index | str | Path) -> IndexInfo:
+    """Describe an opened index's generation, or the current one of a folder.
+
+    Raises :class:`IndexNotFoundError` for a folder with no index.
+    """
+    idx = index if isinstance(index, Index) else Index.open(index)
     files = [idx.dir / idx.manifest.sqlite_name, idx.dir / idx.manifest.faiss_name]
     size = sum(f.stat().st_size for f in files if f.exists())
     return IndexInfo(str(idx.dir.resolve()), idx.manifest, round(size / 1e6, 2))

@@ -3,7 +3,9 @@
 ``searcher`` runs semantic (FAISS), keyword (FTS5) and hybrid search over an index;
 ``bm25`` holds the keyword-index statistics and exact BM25; ``query_text`` the words
 that matter and safe FTS5 queries; ``ranking`` the pure fusion and review-ranking
-arithmetic; ``request`` a search as a value that round-trips through a URL.
+arithmetic; ``request`` a search as a value that round-trips through a URL; ``live`` follows an
+index folder's current generation for long-running servers (one searcher per
+generation, switched between requests).
 
 May import: records, config, errors, embed, index. (tests/test_architecture.py checks
 the room order.)
