@@ -11,11 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..config import BY_NAME
 from ..records import SECTIONS, Hit
 from .searcher import DEFAULT_MODE, MODES, Filters, Searcher
 
-#: The most results one request may ask for.
-MAX_K = 100
+#: The most results one request may ask for: the ``max_k`` setting's default, which the
+#: HTTP API enforces too (there it can be changed; the app's controls stop here).
+MAX_K: int = BY_NAME["max_k"].default
 DEFAULT_K = 10
 
 #: URL parameter -> field name.
