@@ -34,14 +34,14 @@ COUNTING_HOOK = """
 import os
 
 import scrsearch
-from scrsearch.embed import base
+from scrsearch.embed import registry
 from scrsearch.index.generations import Index
 
 def _record(line):
     with open(os.environ["SCRSEARCH_TEST_LOADS"], "a") as fh:
         fh.write(line + "\\n")
 
-_load, _open = base.load_embedder, Index.open.__func__
+_load, _open = registry.load_embedder, Index.open.__func__
 
 def load_embedder(model, *args, **kwargs):
     _record("model " + model)
@@ -51,7 +51,7 @@ def open_index(cls, folder, *args, **kwargs):
     _record("index " + str(folder))
     return _open(cls, folder, *args, **kwargs)
 
-base.load_embedder = scrsearch.load_embedder = load_embedder
+registry.load_embedder = scrsearch.load_embedder = load_embedder
 Index.open = classmethod(open_index)
 """
 
