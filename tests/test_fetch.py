@@ -296,7 +296,8 @@ def test_refetch_reindexes_only_when_content_changed(server, tmp_path: Path, has
     assert extra["file"] != old_extra["file"]
     assert not (config.index_dir / old_extra["file"]).exists(), "the old copy is deleted"
     assert (config.index_dir / extra["file"]).exists()
-    assert len(list((config.index_dir / FETCHED_DIR).iterdir())) == 1
+    copies = [p for p in (config.index_dir / FETCHED_DIR).iterdir() if p.is_dir()]
+    assert len(copies) == 1  # beside the downloader's state file
 
 
 def test_ingest_mixes_urls_and_files_and_reports_failures(
@@ -323,7 +324,7 @@ def test_ingest_mixes_urls_and_files_and_reports_failures(
         f"{base}/not-a-pdf.pdf: not a PDF file (no PDF header) (check the file type and rename it)",
     )
     # Nothing is kept of the files that were not indexed.
-    kept = sorted(p.name for p in (config.index_dir / FETCHED_DIR).rglob("*") if p.is_file())
+    kept = sorted(p.name for p in (config.index_dir / FETCHED_DIR).rglob("*/*") if p.is_file())
     assert kept == ["report.pdf"]
 
 
@@ -340,8 +341,10 @@ def test_same_content_from_two_urls_is_indexed_once(server, tmp_path: Path, hash
 
 
 def test_cli_ingest_url(server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    base, _ = server
+    base, site = server
     monkeypatch.setenv("SCRSEARCH_MODEL", "hash-64")
+    monkeypatch.setenv("SCRSEARCH_FETCH_RETRIES", "1")
+    monkeypatch.setenv("SCRSEARCH_FETCH_BACKOFF", "0.05")
     runner = CliRunner()
     ok = runner.invoke(cli, ["ingest", f"{base}/review.html", "--json"])
     assert ok.exit_code == 0, ok.output
@@ -350,10 +353,12 @@ def test_cli_ingest_url(server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     docs = json.loads(runner.invoke(cli, ["docs", "--json"]).stdout)
     assert docs[0]["url"] == f"{base}/review.html" and docs[0]["retrieved_at"]
 
+    before = site.hits["/broken"]
     bad = runner.invoke(cli, ["ingest", f"{base}/broken"])
     assert bad.exit_code == 1
     lines = [ln for ln in bad.stdout.splitlines() if f"{base}/broken" in ln]
     assert lines == [
-        f"   FAILED {base}/broken: the server answered 500 Internal Server Error "
+        f"   FAILED {base}/broken: the server answered 500 Internal Server Error, after 1 retry "
         "(the server is busy or failing: try again later)"
     ]
+    assert site.hits["/broken"] - before == 2  # SCRSEARCH_FETCH_RETRIES=1: one more try

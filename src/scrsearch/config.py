@@ -75,6 +75,42 @@ SETTINGS: tuple[Setting, ...] = (
         "Weight of the keyword side in hybrid fusion (the semantic side's weight is 1).",
     ),
     Setting("max_file_mb", 200, "Files larger than this many MB are refused."),
+    Setting(
+        "fetch_per_host",
+        2,
+        "Downloads at a time from one web host (ingest of URLs and catalogues).",
+    ),
+    Setting(
+        "fetch_delay",
+        0.5,
+        "Seconds between the starts of two requests to the same web host.",
+    ),
+    Setting(
+        "fetch_threads",
+        8,
+        "Downloads at a time across all web hosts.",
+    ),
+    Setting(
+        "fetch_timeout",
+        20.0,
+        "Seconds a download may take to connect, and the longest silence while it reads.",
+    ),
+    Setting(
+        "fetch_retries",
+        4,
+        "Retries of a download after a timeout, a broken connection, or a 429 or 5xx answer.",
+    ),
+    Setting(
+        "fetch_backoff",
+        1.0,
+        "Seconds before the first retry of a download; each further retry waits twice as long.",
+    ),
+    Setting(
+        "fetch_backoff_max",
+        60.0,
+        "The longest wait before a retry, in seconds, also when a server's Retry-After asks "
+        "for more.",
+    ),
     Setting("ocr", "auto", "OCR image-only PDF pages: auto (if Tesseract is installed), on, off."),
     Setting(
         "themes",
@@ -98,6 +134,13 @@ class Config:
     rrf_k: int = 60
     keyword_weight: float = 1.0
     max_file_mb: int = 200
+    fetch_per_host: int = 2
+    fetch_delay: float = 0.5
+    fetch_threads: int = 8
+    fetch_timeout: float = 20.0
+    fetch_retries: int = 4
+    fetch_backoff: float = 1.0
+    fetch_backoff_max: float = 60.0
     ocr: str = "auto"
     themes: str = ""
     #: Whether ``model`` was chosen (``--model`` or ``SCRSEARCH_MODEL``) rather than left
