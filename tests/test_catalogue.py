@@ -85,7 +85,7 @@ def test_read_catalogue_checks_every_row(tmp_path: Path) -> None:
     csv = write_csv(
         tmp_path / "reviews.csv",
         """
-URL,path,Title,year,review_type,nation,notes
+URL,path,Title,year,review_type,nation,notes,
 https://example.org/child-t.pdf,,Child T,2021,CSPR,england,first
 ,local/baby-l.txt,,2019,,,
 ,,No address,2020,,,
@@ -94,7 +94,7 @@ https://example.org/y.pdf,,,twenty,,,
 https://example.org/z.pdf,,,,serious,,
 https://example.org/w.pdf,,,,,france,
 ftp://example.org/v.pdf,,,,,,
-https://example.org/u.pdf,,,,,,,,extra
+https://example.org/u.pdf,,,,,,,,,extra
 
 https://example.org/child-t.pdf,,Again,,,,
 "https://example.org/s.pdf",,"A title
@@ -161,7 +161,7 @@ over two lines",2018,,,
         (
             10,
             "failed",
-            f"{csv} line 10: https://example.org/u.pdf: 9 cells but 7 columns "
+            f"{csv} line 10: https://example.org/u.pdf: 10 cells but 8 columns "
             "(put quotes around a cell that holds a comma)",
         ),
         (

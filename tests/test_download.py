@@ -15,7 +15,7 @@ from scrsearch.index.housekeeping import FETCH_STATE, PART_PREFIX
 from scrsearch.ingestion.download import DownloadSettings, DownloadTally, download_all
 from scrsearch.ingestion.fetch import FetchedFile, FetchError
 from scrsearch.ingestion.fetch_state import FetchState, settle_downloads
-from websites import MODIFIED, serve
+from websites import MODIFIED, review_text, serve
 
 
 def fast(**changes: float) -> DownloadSettings:
@@ -69,12 +69,21 @@ def test_retries_failures_and_the_tally(site, tmp_path: Path) -> None:
         f"{base}/broken.txt",  # 503 every time
         f"{base}/slow-always.txt",  # a timeout every time
         f"{base}/moved",  # a redirect
+        f"{base}/stall-once.txt",  # breaks off midway, then fine
     ]
     tallies: list[DownloadTally] = []
     outcomes = download_all(urls, tmp_path, fast(), tallies.append)
     good = {u for u, o in outcomes.items() if isinstance(o, FetchedFile)}
-    assert good == {f"{base}/flaky.txt", f"{base}/slow-once.txt", f"{base}/moved"}
+    assert good == {
+        f"{base}/flaky.txt",
+        f"{base}/slow-once.txt",
+        f"{base}/moved",
+        f"{base}/stall-once.txt",
+    }
     assert web.hits["/flaky.txt"] == 2 and web.hits["/slow-once.txt"] == 2
+    assert web.hits["/stall-once.txt"] == 2
+    stalled = outcomes[f"{base}/stall-once.txt"]
+    assert stalled.path.read_text() == review_text("stall-once")  # type: ignore[union-attr]
     assert web.hits["/missing.pdf"] == 1
     assert web.hits["/broken.txt"] == 3 and web.hits["/slow-always.txt"] == 3  # 1 + 2 retries
     failed = {u: o for u, o in outcomes.items() if isinstance(o, FetchError)}
@@ -89,9 +98,9 @@ def test_retries_failures_and_the_tally(site, tmp_path: Path) -> None:
     assert outcomes[f"{base}/moved"].final_url == f"{base}/doc/moved-target.txt"  # type: ignore[union-attr]
     # The tally counts every URL, its bytes and its failures, ending complete.
     sizes = sum(o.size for o in outcomes.values() if isinstance(o, FetchedFile))
-    assert tallies[0] == DownloadTally(total=6)
-    assert tallies[-1] == DownloadTally(total=6, done=6, bytes=sizes, failed=3)
-    assert [t.done for t in tallies] == list(range(7))
+    assert tallies[0] == DownloadTally(total=7)
+    assert tallies[-1] == DownloadTally(total=7, done=7, bytes=sizes, failed=3)
+    assert [t.done for t in tallies] == list(range(8))
     assert not list(tmp_path.rglob(PART_PREFIX + "*")), "no partial download is left"
 
 

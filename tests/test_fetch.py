@@ -109,6 +109,14 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"The review " * 10)
                 self.wfile.flush()
                 time.sleep(0.1)
+        elif path == "/stall":  # half a body, then silence past the client's timeout
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", "4000")
+            self.end_headers()
+            self.wfile.write(b"The review " * 100)
+            self.wfile.flush()
+            time.sleep(1.5)
         elif path == "/huge-declared":
             self.send_response(200)
             self.send_header("Content-Type", "application/pdf")
@@ -189,6 +197,7 @@ def test_fetch_generic_type_is_sniffed(server, tmp_path: Path) -> None:
     [
         ("/slow", {"timeout": 0.5}, "timeout", "no response within 0.5 s"),
         ("/drip", {"total_timeout": 0.5}, "timeout", "the download took longer than 0.5 s"),
+        ("/stall", {"timeout": 0.5}, "timeout", "the server stopped sending for more than 0.5 s"),
         ("/huge-declared", {"max_bytes": 1_000_000}, "too-large", "the file is 52 MB"),
         ("/huge-streamed", {"max_bytes": 1_000_000}, "too-large", "the file is more than 1 MB"),
         ("/image.png", {}, "wrong-type", "the server sent 'image/png', not a document"),

@@ -1,6 +1,6 @@
 """A small web site on 127.0.0.1 for the download and catalogue tests.
 
-It serves good, slow, failing, rate-limited, redirecting, changing and duplicate
+It serves good, slow, stalling, failing, rate-limited, redirecting, changing and duplicate
 documents, and counts what it sees: requests and bodies per path, conditional
 headers, when each request arrived, and how many requests each host name had
 running at once. Every sleep is bounded, and a test gets a fresh site.
@@ -159,6 +159,18 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/slow-always.txt":
             time.sleep(site.slow_seconds)
             self.send(200, review_text("slow-always").encode())
+        elif path == "/stall-once.txt":  # half the body, silence, a break; then fine
+            body = review_text("stall-once").encode()
+            if not self.first_time(path):
+                self.send(200, body)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[:40])
+            self.wfile.flush()
+            time.sleep(site.slow_seconds)
         elif path == "/flaky.txt":  # a 500, then fine
             if self.first_time(path):
                 self.send(500, b"oops")

@@ -134,7 +134,12 @@ class _IngestBars:
 
     def on_download(self, tally: DownloadTally) -> None:
         task = self._task("Downloading", tally.total)
-        note = f"{tally.bytes / 1e6:.1f} MB, {tally.failed} failed"
+        size = (
+            f"{tally.bytes / 1e6:.1f} MB"
+            if tally.bytes >= 100_000
+            else f"{tally.bytes / 1e3:.0f} kB"
+        )
+        note = f"{size}, {tally.failed} failed"
         if tally.reused:
             note += f", {tally.reused} unchanged or resumed"
         self.bar.update(task, completed=tally.done, total=tally.total, note=note)

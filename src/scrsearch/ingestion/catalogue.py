@@ -134,7 +134,8 @@ def _read(path: Path, reader: Any) -> Catalogue:
     columns = [name.strip().lower() for name in header]
     if "url" not in columns and "path" not in columns:
         raise CatalogueError(f"{path}: no url or path column ({_EXAMPLE})")
-    problems = [(1, _unknown_column(path, name)) for name in columns if name not in COLUMNS]
+    unknown = [name for name in columns if name and name not in COLUMNS]  # "" : a trailing comma
+    problems = [(1, _unknown_column(path, name)) for name in unknown]
     rows: list[CatalogueRow] = []
     seen: dict[str, int] = {}
     line = reader.line_num + 1
