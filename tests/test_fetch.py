@@ -109,6 +109,14 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"The review " * 10)
                 self.wfile.flush()
                 time.sleep(0.1)
+        elif path == "/stall":  # half a body, then silence past the client's timeout
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", "4000")
+            self.end_headers()
+            self.wfile.write(b"The review " * 100)
+            self.wfile.flush()
+            time.sleep(1.5)
         elif path == "/huge-declared":
             self.send_response(200)
             self.send_header("Content-Type", "application/pdf")
@@ -189,6 +197,7 @@ def test_fetch_generic_type_is_sniffed(server, tmp_path: Path) -> None:
     [
         ("/slow", {"timeout": 0.5}, "timeout", "no response within 0.5 s"),
         ("/drip", {"total_timeout": 0.5}, "timeout", "the download took longer than 0.5 s"),
+        ("/stall", {"timeout": 0.5}, "timeout", "the server stopped sending for more than 0.5 s"),
         ("/huge-declared", {"max_bytes": 1_000_000}, "too-large", "the file is 52 MB"),
         ("/huge-streamed", {"max_bytes": 1_000_000}, "too-large", "the file is more than 1 MB"),
         ("/image.png", {}, "wrong-type", "the server sent 'image/png', not a document"),
@@ -296,7 +305,8 @@ def test_refetch_reindexes_only_when_content_changed(server, tmp_path: Path, has
     assert extra["file"] != old_extra["file"]
     assert not (config.index_dir / old_extra["file"]).exists(), "the old copy is deleted"
     assert (config.index_dir / extra["file"]).exists()
-    assert len(list((config.index_dir / FETCHED_DIR).iterdir())) == 1
+    copies = [p for p in (config.index_dir / FETCHED_DIR).iterdir() if p.is_dir()]
+    assert len(copies) == 1  # beside the downloader's state file
 
 
 def test_ingest_mixes_urls_and_files_and_reports_failures(
@@ -323,7 +333,7 @@ def test_ingest_mixes_urls_and_files_and_reports_failures(
         f"{base}/not-a-pdf.pdf: not a PDF file (no PDF header) (check the file type and rename it)",
     )
     # Nothing is kept of the files that were not indexed.
-    kept = sorted(p.name for p in (config.index_dir / FETCHED_DIR).rglob("*") if p.is_file())
+    kept = sorted(p.name for p in (config.index_dir / FETCHED_DIR).rglob("*/*") if p.is_file())
     assert kept == ["report.pdf"]
 
 
@@ -340,8 +350,10 @@ def test_same_content_from_two_urls_is_indexed_once(server, tmp_path: Path, hash
 
 
 def test_cli_ingest_url(server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    base, _ = server
+    base, site = server
     monkeypatch.setenv("SCRSEARCH_MODEL", "hash-64")
+    monkeypatch.setenv("SCRSEARCH_FETCH_RETRIES", "1")
+    monkeypatch.setenv("SCRSEARCH_FETCH_BACKOFF", "0.05")
     runner = CliRunner()
     ok = runner.invoke(cli, ["ingest", f"{base}/review.html", "--json"])
     assert ok.exit_code == 0, ok.output
@@ -350,10 +362,12 @@ def test_cli_ingest_url(server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     docs = json.loads(runner.invoke(cli, ["docs", "--json"]).stdout)
     assert docs[0]["url"] == f"{base}/review.html" and docs[0]["retrieved_at"]
 
+    before = site.hits["/broken"]
     bad = runner.invoke(cli, ["ingest", f"{base}/broken"])
     assert bad.exit_code == 1
     lines = [ln for ln in bad.stdout.splitlines() if f"{base}/broken" in ln]
     assert lines == [
-        f"   FAILED {base}/broken: the server answered 500 Internal Server Error "
+        f"   FAILED {base}/broken: the server answered 500 Internal Server Error, after 1 retry "
         "(the server is busy or failing: try again later)"
     ]
+    assert site.hits["/broken"] - before == 2  # SCRSEARCH_FETCH_RETRIES=1: one more try

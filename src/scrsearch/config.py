@@ -195,6 +195,49 @@ SETTINGS: tuple[Setting, ...] = (
         choice("auto", "on", "off"),
     ),
     Setting(
+        "fetch_per_host",
+        2,
+        "Downloads at a time from one web host (ingest of URLs and catalogues).",
+        whole_number(1),
+    ),
+    Setting(
+        "fetch_delay",
+        0.5,
+        "Seconds between the starts of two requests to the same web host.",
+        number(0),
+    ),
+    Setting(
+        "fetch_threads",
+        8,
+        "Downloads at a time across all web hosts.",
+        whole_number(1),
+    ),
+    Setting(
+        "fetch_timeout",
+        20.0,
+        "Seconds a download may take to connect, and the longest silence while it reads.",
+        number(0.1),
+    ),
+    Setting(
+        "fetch_retries",
+        4,
+        "Retries of a download after a timeout, a broken connection, or a 429 or 5xx answer.",
+        whole_number(0),
+    ),
+    Setting(
+        "fetch_backoff",
+        1.0,
+        "Seconds before the first retry of a download; each further retry waits twice as long.",
+        number(0),
+    ),
+    Setting(
+        "fetch_backoff_max",
+        60.0,
+        "The longest wait before a retry, in seconds, also when a server's Retry-After asks "
+        "for more.",
+        number(0),
+    ),
+    Setting(
         "themes",
         "",
         "A YAML file of your own themes, added to the built-in list (same slug overrides).",
@@ -241,6 +284,13 @@ class Config:
     rrf_k: int = 60
     keyword_weight: float = 1.0
     max_file_mb: int = 200
+    fetch_per_host: int = 2
+    fetch_delay: float = 0.5
+    fetch_threads: int = 8
+    fetch_timeout: float = 20.0
+    fetch_retries: int = 4
+    fetch_backoff: float = 1.0
+    fetch_backoff_max: float = 60.0
     ocr: str = "auto"
     themes: str = ""
     max_query_chars: int = 1000

@@ -18,11 +18,20 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from ..ingestion.download import DownloadTally
     from ..ingestion.pipeline import IngestReport
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
+@click.option(
+    "--catalogue",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A CSV of reviews to ingest: a url or path column, and any of title, review_name, "
+    "partnership, year, review_type, nation (these win over what extraction finds). "
+    "Bad rows are named by line; the rest is ingested.",
+)
 @index_option
 @model_option
 @click.option("--prune", is_flag=True, help="Drop indexed documents whose files are gone.")
@@ -35,6 +44,7 @@ if TYPE_CHECKING:
 @handle_errors
 def ingest(
     paths: tuple[str, ...],
+    catalogue: str | None,
     index: str | None,
     model: str | None,
     prune: bool,
@@ -45,44 +55,94 @@ def ingest(
 
     A URL (http:// or https://) is downloaded into the index folder, with a timeout,
     a size cap and a type check; it is re-indexed only when its content changed.
+    Downloads are polite (SCRSEARCH_FETCH_PER_HOST at a time per host, retries with
+    backoff) and resumable: a rerun downloads only what is missing or changed.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+    from ..ingestion.catalogue import ingest_catalogue, read_catalogue
     from ..ingestion.ocr import default_ocr
     from ..ingestion.pipeline import ingest as run_ingest
 
+    if not paths and not catalogue:
+        raise click.UsageError("give PATHS to ingest, or --catalogue CSV")
     config = load_config(index=index, model=model)
-    labels = {"extract": "Reading files", "embed": "Embedding passages", "index": "Building index"}
-    with Progress(
-        TextColumn("{task.description:<20}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=_console(stderr=True),
-        transient=as_json,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        bar.console.print("Loading the embedding model…")
-        report = run_ingest(
-            paths,
-            config=config,
-            progress=progress,
-            prune=prune,
-            rebuild=rebuild,
-            ocr=default_ocr(config.ocr),
-        )
+    rows = read_catalogue(catalogue) if catalogue else None  # a bad file fails before any work
+    with _IngestBars(transient=as_json) as bars:
+        bars.console.print("Loading the embedding model…")
+        options: dict[str, Any] = {
+            "config": config,
+            "progress": bars.progress,
+            "on_download": bars.on_download,
+            "prune": prune,
+            "rebuild": rebuild,
+            "ocr": default_ocr(config.ocr),
+        }
+        if rows is not None:
+            report = ingest_catalogue(rows, paths, **options)
+        else:
+            report = run_ingest(paths, **options)
     if as_json:
         _print_json(report.to_dict())
     else:
         _print_ingest_report(report, config.index)
     if report.failed:
         sys.exit(1)
+
+
+class _IngestBars:
+    """The ingest's progress bars: downloads (URLs, bytes, failures), then each stage."""
+
+    LABELS = {"extract": "Reading files", "embed": "Embedding passages", "index": "Building index"}
+
+    def __init__(self, transient: bool) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.bar = Progress(
+            TextColumn("{task.description:<20}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[note]}"),
+            console=_console(stderr=True),
+            transient=transient,
+        )
+        self.console = self.bar.console
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> _IngestBars:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.bar.__exit__(*exc)
+
+    def _task(self, stage: str, total: int) -> Any:
+        if stage not in self.tasks:
+            label = self.LABELS.get(stage, stage)
+            self.tasks[stage] = self.bar.add_task(label, total=total, note="")
+        return self.tasks[stage]
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        if stage == "fetch":  # on_download shows it, with bytes and failures
+            return
+        self.bar.update(self._task(stage, total), completed=done, total=total)
+
+    def on_download(self, tally: DownloadTally) -> None:
+        task = self._task("Downloading", tally.total)
+        size = (
+            f"{tally.bytes / 1e6:.1f} MB"
+            if tally.bytes >= 100_000
+            else f"{tally.bytes / 1e3:.0f} kB"
+        )
+        note = f"{size}, {tally.failed} failed"
+        if tally.reused:
+            note += f", {tally.reused} unchanged or resumed"
+        self.bar.update(task, completed=tally.done, total=tally.total, note=note)
 
 
 def _print_ingest_report(report: IngestReport, index: str) -> None:

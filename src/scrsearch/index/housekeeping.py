@@ -2,8 +2,10 @@
 
 An index folder holds, beside its generations, the copies of documents fetched
 from the web (``fetched/<sha256 prefix>/<name>``, written by
-:mod:`scrsearch.ingestion.fetch`). Once no document of the current generation
-refers to a copy, :func:`sweep_fetched` deletes it; the write transaction
+:mod:`scrsearch.ingestion.fetch`) and, beside them, the downloader's state file
+(:data:`FETCH_STATE`: each URL's validators and copy, kept by
+:mod:`scrsearch.ingestion.fetch_state`). Once no document of the current generation
+refers to a copy, :func:`sweep_fetched` deletes it (the state file stays); the write transaction
 (:mod:`scrsearch.index.transaction`) calls it at the end of every change, under
 the writer lock, so no other writer is fetching meanwhile.
 """
@@ -19,6 +21,12 @@ from .generations import read_manifest
 
 #: The index sub-folder that holds fetched files.
 FETCHED_DIR = "fetched"
+
+#: The downloader's state file inside FETCHED_DIR (SQLite: URL -> validators, copy).
+FETCH_STATE = "downloads.sqlite"
+
+#: The downloader's state file inside FETCHED_DIR (SQLite: URL -> validators, copy).
+FETCH_STATE = "downloads.sqlite"
 
 #: Prefix of a download in progress (see :func:`scrsearch.ingestion.fetch.fetch_url`).
 PART_PREFIX = ".part-"

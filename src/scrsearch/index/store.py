@@ -285,18 +285,22 @@ def purge_deleted(conn: sqlite3.Connection) -> bool:
     return True
 
 
-def set_metadata(conn: sqlite3.Connection, doc_id: int, changes: dict[str, Any]) -> None:
-    """Correct a document's metadata and remember the correction for re-ingests."""
+def set_metadata(
+    conn: sqlite3.Connection, doc_id: int, changes: dict[str, Any], *, remember: bool = True
+) -> None:
+    """Correct a document's metadata and (``remember``) record the correction for
+    re-ingests; a catalogue's metadata is set without being recorded."""
     changes = {k: v for k, v in changes.items() if k in METADATA_FIELDS}
     row = conn.execute("SELECT source FROM documents WHERE id = ?", (doc_id,)).fetchone()
     if row is None:
         return
     for field, value in changes.items():
         conn.execute(f"UPDATE documents SET {field} = ? WHERE id = ?", (value, doc_id))  # noqa: S608
-        conn.execute(
-            "INSERT OR REPLACE INTO corrections (source, field, value) VALUES (?, ?, ?)",
-            (row[0], field, None if value is None else str(value)),
-        )
+        if remember:
+            conn.execute(
+                "INSERT OR REPLACE INTO corrections (source, field, value) VALUES (?, ?, ?)",
+                (row[0], field, None if value is None else str(value)),
+            )
     if "title" in changes:
         conn.execute(
             "UPDATE chunks_fts SET title = ? WHERE rowid IN (SELECT id FROM chunks WHERE doc_id = ?)",

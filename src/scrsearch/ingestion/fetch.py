@@ -11,6 +11,12 @@ in the same place and nothing from the server chooses where a file is written.
 ``fetched/`` folder (:data:`scrsearch.index.housekeeping.FETCHED_DIR`) and keys the
 document by its URL, so a re-fetch re-indexes only when the content changed; the
 index's housekeeping deletes copies no document refers to any more.
+
+``fetch_url`` sends one request and does not retry; given a ``session`` (see
+:func:`make_session`) it sends it through that session's retries. Given the ``known``
+copy of an earlier fetch, the request is conditional (If-None-Match, If-Modified-Since)
+and a 304 Not Modified answer returns that copy. :mod:`.download` fetches many URLs
+politely and resumably with both.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -65,17 +71,31 @@ _EXTENSIONS = {".pdf", ".html", ".htm", ".txt", ".md", ".markdown", ".docx"}
 class FetchError(ScrsearchError):
     """A URL could not be fetched. ``reason`` is short and machine-friendly."""
 
-    def __init__(self, url: str, detail: str, fix: str | None = None, reason: str = "fetch"):
+    def __init__(
+        self,
+        url: str,
+        detail: str,
+        fix: str | None = None,
+        reason: str = "fetch",
+        transient: bool = False,
+    ):
         self.url = url
         self.detail = detail
         self.fix = fix
         self.reason = reason
+        #: The download broke off midway: trying again may work (see :mod:`.download`).
+        self.transient = transient
         super().__init__(f"{url}: {detail}" + (f" ({fix})" if fix else ""))
 
 
 @dataclass(frozen=True)
 class FetchedFile:
-    """A downloaded file and where it came from."""
+    """A downloaded file and where it came from.
+
+    ``etag`` and ``last_modified`` are the server's validators, for a conditional
+    request next time; ``reused`` says the copy on disk was kept (the server answered
+    304 Not Modified, or an interrupted run had already downloaded it).
+    """
 
     url: str
     final_url: str
@@ -84,6 +104,9 @@ class FetchedFile:
     sha256: str
     size: int
     retrieved_at: str
+    etag: str | None = None
+    last_modified: str | None = None
+    reused: bool = False
 
     def metadata(self, base: Path | None = None) -> dict[str, Any]:
         """What the pipeline records in the document's ``extra`` JSON.
@@ -117,6 +140,23 @@ HEADERS = {
 }
 
 
+def make_session(max_redirects: int = MAX_REDIRECTS, retry: Any = None) -> Any:
+    """A ``requests.Session`` that follows at most ``max_redirects`` redirects, takes no
+    proxy or ``.netrc`` settings from the environment and, given a urllib3 ``Retry``,
+    retries through it."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    session = requests.Session()
+    session.max_redirects = max_redirects
+    session.trust_env = False  # no proxies or .netrc credentials picked up behind the user's back
+    if retry is not None:
+        adapter = HTTPAdapter(max_retries=retry)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+    return session
+
+
 def fetch_url(
     url: str,
     dest_dir: Path | str,
@@ -125,6 +165,8 @@ def fetch_url(
     total_timeout: float = TOTAL_TIMEOUT,
     max_bytes: int = MAX_BYTES,
     max_redirects: int = MAX_REDIRECTS,
+    session: Any = None,
+    known: FetchedFile | None = None,
 ) -> FetchedFile:
     """Download ``url`` into ``dest_dir`` and return where it went.
 
@@ -132,9 +174,14 @@ def fetch_url(
         url: an ``http://`` or ``https://`` address.
         dest_dir: the folder to store it in (created if needed).
         timeout: seconds to connect, and the longest wait for the next bytes.
-        total_timeout: seconds the whole download may take.
+        total_timeout: seconds the body may take to arrive, once the server answers.
         max_bytes: refuse anything larger.
-        max_redirects: follow at most this many redirects.
+        max_redirects: follow at most this many redirects (without ``session``).
+        session: send the request through this session (:func:`make_session`) and
+            leave it open; by default a fresh session that does not retry.
+        known: the copy an earlier fetch of ``url`` stored, still on disk: its
+            validators make the request conditional, and a 304 Not Modified answer
+            returns it, marked ``reused``.
 
     Raises:
         FetchError: naming the URL, the reason and the fix.
@@ -148,29 +195,72 @@ def fetch_url(
         )
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
-    session = requests.Session()
-    session.max_redirects = max_redirects
-    session.trust_env = False  # no proxies or .netrc credentials picked up behind the user's back
-    deadline = time.monotonic() + total_timeout
+    own_session = session is None
+    if own_session:
+        session = make_session(max_redirects)
     tmp_path: Path | None = None
     try:
         with session.get(
-            url, headers=HEADERS, stream=True, timeout=(timeout, timeout), allow_redirects=True
+            url,
+            headers=HEADERS | _conditional(known),
+            stream=True,
+            timeout=(timeout, timeout),
+            allow_redirects=True,
         ) as response:
+            if known is not None and response.status_code == 304:
+                return replace(known, reused=True)
             content_type = _accepted_type(url, response, max_bytes)
             fd, name = tempfile.mkstemp(dir=dest, prefix=PART_PREFIX)
             tmp_path = Path(name)
-            body = _download(url, response, fd, max_bytes, deadline, total_timeout)
-            final_url = response.url
-            disposition = response.headers.get("Content-Disposition", "")
-        return _keep(url, final_url, disposition, content_type, body, tmp_path, dest)
+            limits = _Limits(max_bytes, timeout, total_timeout)
+            body = _download(url, response, fd, limits)
+            reply = _Reply.of(response)
+        return _keep(url, reply, content_type, body, tmp_path, dest)
     except requests.exceptions.RequestException as exc:
         raise _request_failure(url, exc, timeout, max_redirects) from exc
     finally:
-        session.close()
+        if own_session:
+            session.close()
         if tmp_path is not None:  # already gone once kept
             with contextlib.suppress(FileNotFoundError):
                 tmp_path.unlink()
+
+
+def _conditional(known: FetchedFile | None) -> dict[str, str]:
+    """The headers that ask for ``known``'s URL only if it changed since."""
+    headers = {}
+    if known is not None and known.etag:
+        headers["If-None-Match"] = known.etag
+    if known is not None and known.last_modified:
+        headers["If-Modified-Since"] = known.last_modified
+    return headers
+
+
+@dataclass(frozen=True)
+class _Limits:
+    max_bytes: int
+    timeout: float
+    total_timeout: float
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """What the pipeline keeps of a response besides its body."""
+
+    final_url: str
+    disposition: str
+    etag: str | None
+    last_modified: str | None
+
+    @classmethod
+    def of(cls, response: Any) -> _Reply:
+        headers = response.headers
+        return cls(
+            response.url,
+            headers.get("Content-Disposition", ""),
+            headers.get("ETag"),
+            headers.get("Last-Modified"),
+        )
 
 
 @dataclass(frozen=True)
@@ -199,31 +289,35 @@ def _accepted_type(url: str, response: Any, max_bytes: int) -> str:
     return content_type
 
 
-def _download(
-    url: str, response: Any, fd: int, max_bytes: int, deadline: float, total_timeout: float
-) -> _Body:
+def _download(url: str, response: Any, fd: int, limits: _Limits) -> _Body:
     """Stream the body into the open file ``fd``, within the size cap and the deadline."""
+    import urllib3
+
+    deadline = time.monotonic() + limits.total_timeout
     digest = hashlib.sha256()
     size = 0
     head = b""
     with os.fdopen(fd, "wb") as out:
         # read1 returns whatever has arrived, so a server that trickles bytes
         # meets the deadline too (each wait is bounded by the read timeout).
-        while block := response.raw.read1(64 * 1024, decode_content=True):
-            size += len(block)
-            if size > max_bytes:
-                raise _too_large(url, size, max_bytes, streamed=True)
-            if time.monotonic() > deadline:
-                raise FetchError(
-                    url,
-                    f"the download took longer than {total_timeout:g} s",
-                    "try again later, or download it in a browser and ingest the file",
-                    reason="timeout",
-                )
-            if len(head) < 1024:
-                head += block[: 1024 - len(head)]
-            digest.update(block)
-            out.write(block)
+        try:
+            while block := response.raw.read1(64 * 1024, decode_content=True):
+                size += len(block)
+                if size > limits.max_bytes:
+                    raise _too_large(url, size, limits.max_bytes, streamed=True)
+                if time.monotonic() > deadline:
+                    raise FetchError(
+                        url,
+                        f"the download took longer than {limits.total_timeout:g} s",
+                        "try again later, or download it in a browser and ingest the file",
+                        reason="timeout",
+                    )
+                if len(head) < 1024:
+                    head += block[: 1024 - len(head)]
+                digest.update(block)
+                out.write(block)
+        except urllib3.exceptions.HTTPError as exc:
+            raise _broke_off(url, exc, limits.timeout) from exc
         out.flush()
         os.fsync(out.fileno())
     if size == 0:
@@ -231,17 +325,24 @@ def _download(
     return _Body(digest.hexdigest(), size, head)
 
 
+def _broke_off(url: str, exc: Exception, timeout: float) -> FetchError:
+    """The download stopped midway: the server fell silent, or the connection broke."""
+    import urllib3
+
+    if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+        detail = f"the server stopped sending for more than {timeout:g} s"
+        reason = "timeout"
+    else:
+        detail = "the connection broke off during the download"
+        reason = "connect"
+    return FetchError(url, detail, "try again later", reason=reason, transient=True)
+
+
 def _keep(
-    url: str,
-    final_url: str,
-    disposition: str,
-    content_type: str,
-    body: _Body,
-    tmp_path: Path,
-    dest: Path,
+    url: str, reply: _Reply, content_type: str, body: _Body, tmp_path: Path, dest: Path
 ) -> FetchedFile:
     """Move the download to ``<dest>/<sha256 prefix>/<safe name>.<ext>``."""
-    ext = _extension(content_type, final_url, disposition, body.head)
+    ext = _extension(content_type, reply.final_url, reply.disposition, body.head)
     if ext is None:
         raise FetchError(
             url,
@@ -251,16 +352,18 @@ def _keep(
         )
     folder = dest / body.sha256[:24]
     folder.mkdir(exist_ok=True)
-    target = folder / (_safe_stem(final_url, disposition) + ext)
+    target = folder / (_safe_stem(reply.final_url, reply.disposition) + ext)
     os.replace(tmp_path, target)
     return FetchedFile(
         url=url,
-        final_url=final_url,
+        final_url=reply.final_url,
         path=target,
         content_type=content_type,
         sha256=body.sha256,
         size=body.size,
         retrieved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        etag=reply.etag,
+        last_modified=reply.last_modified,
     )
 
 
@@ -276,7 +379,7 @@ def _request_failure(url: str, exc: Exception, timeout: float, max_redirects: in
             "open it in a browser and use the final address",
             reason="redirects",
         )
-    if isinstance(exc, (errors.ConnectTimeout, errors.ReadTimeout)):
+    if isinstance(exc, (errors.ConnectTimeout, errors.ReadTimeout)) or _retried_timeout(exc):
         return FetchError(
             url,
             f"no response within {timeout:g} s",
@@ -297,11 +400,25 @@ def _request_failure(url: str, exc: Exception, timeout: float, max_redirects: in
     return FetchError(url, f"the download failed ({type(exc).__name__})", "try again later")
 
 
+def _retried_timeout(exc: Exception) -> bool:
+    """Whether ``exc`` is a session's retries running out on read timeouts (requests
+    reports those as a connection error)."""
+    import urllib3
+
+    cause = exc.args[0] if exc.args else None
+    return isinstance(cause, urllib3.exceptions.MaxRetryError) and isinstance(
+        cause.reason, urllib3.exceptions.ReadTimeoutError
+    )
+
+
 def _check_status(url: str, response: Any) -> None:
     status = int(response.status_code)
     if status < 400:
         return
     reason = response.reason or ""
+    retries = len(getattr(getattr(response.raw, "retries", None), "history", None) or ())
+    if retries:
+        reason += f", after {retries} {'retry' if retries == 1 else 'retries'}"
     if status in (401, 403):
         fix = "the page needs a login: download it in a browser and ingest the file"
     elif status in (404, 410):

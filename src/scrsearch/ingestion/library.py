@@ -29,8 +29,10 @@ from ..errors import NotFoundError, ScrsearchError
 from ..index import store
 from ..index.generations import Index
 from ..index.transaction import write_transaction
-from ..records import METADATA_FIELDS, NATIONS, PAGE_JOIN, REVIEW_TYPES, Chunk, Document, Page
+from ..records import PAGE_JOIN, Chunk, Document, Page
 from .extract import FORMATS
+from .metadata import MetadataError as MetadataError  # re-exported: corrections raise it
+from .metadata import clean_metadata
 from .pipeline import FileResult, IngestReport, ingest
 
 #: Folder inside an index that holds uploaded files.
@@ -52,10 +54,6 @@ class UploadRejectedError(ScrsearchError):
         self.name = name
         self.reason = reason
         super().__init__(f"{name}: {detail}")
-
-
-class MetadataError(ScrsearchError):
-    """A metadata correction with a value that cannot be stored."""
 
 
 # --- Reading -------------------------------------------------------------------
@@ -192,45 +190,6 @@ def open_review(index: Index, doc_ref: str | int) -> Review:
 
 
 # --- Correcting metadata -------------------------------------------------------
-
-
-def clean_metadata(changes: dict[str, Any]) -> dict[str, Any]:
-    """Check and normalise a metadata correction; blank values mean unknown.
-
-    Raises:
-        MetadataError: an unknown field or a value that cannot be stored.
-    """
-    out: dict[str, Any] = {}
-    for name, raw in changes.items():
-        if name not in METADATA_FIELDS:
-            raise MetadataError(
-                f"Unknown metadata field '{name}': use one of {', '.join(METADATA_FIELDS)}"
-            )
-        value = raw.strip() if isinstance(raw, str) else raw
-        if value is None or value == "" or (isinstance(value, float) and value != value):
-            out[name] = None
-            continue
-        if name == "year":
-            try:
-                year = int(float(value))
-            except (TypeError, ValueError):
-                raise MetadataError(
-                    f"Year '{raw}' is not a number: give a year like 2019"
-                ) from None
-            if not 1900 <= year <= 2100:
-                raise MetadataError(f"Year {year} is out of range: give a year from 1900 to 2100")
-            out[name] = year
-        elif name in ("review_type", "nation"):
-            allowed = REVIEW_TYPES if name == "review_type" else NATIONS
-            value = str(value).lower()
-            if value not in allowed:
-                raise MetadataError(
-                    f"Unknown {name.replace('_', ' ')} '{raw}': use one of {', '.join(allowed)}"
-                )
-            out[name] = value
-        else:
-            out[name] = str(value)
-    return out
 
 
 def correct_metadata(

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..errors import ScrsearchError
 from ..records import METADATA_FIELDS, NATIONS, REVIEW_TYPES, Extracted, Metadata
 
 SIDECAR_NAMES = ("manifest.csv", "manifest.yaml", "manifest.yml")
@@ -300,3 +301,49 @@ def apply_overrides(meta: Metadata, overrides: dict[str, Any] | None) -> Metadat
     if not overrides:
         return meta
     return replace(meta, **{k: v for k, v in overrides.items() if k in METADATA_FIELDS})
+
+
+# --- Checking values a person gives ----------------------------------------
+
+
+class MetadataError(ScrsearchError):
+    """A metadata value (a correction, a catalogue cell) that cannot be stored."""
+
+
+def clean_metadata(changes: dict[str, Any]) -> dict[str, Any]:
+    """Check and normalise a metadata correction; blank values mean unknown.
+
+    Raises:
+        MetadataError: an unknown field or a value that cannot be stored.
+    """
+    out: dict[str, Any] = {}
+    for name, raw in changes.items():
+        if name not in METADATA_FIELDS:
+            raise MetadataError(
+                f"Unknown metadata field '{name}': use one of {', '.join(METADATA_FIELDS)}"
+            )
+        value = raw.strip() if isinstance(raw, str) else raw
+        if value is None or value == "" or (isinstance(value, float) and value != value):
+            out[name] = None
+            continue
+        if name == "year":
+            try:
+                year = int(float(value))
+            except (TypeError, ValueError):
+                raise MetadataError(
+                    f"Year '{raw}' is not a number: give a year like 2019"
+                ) from None
+            if not 1900 <= year <= 2100:
+                raise MetadataError(f"Year {year} is out of range: give a year from 1900 to 2100")
+            out[name] = year
+        elif name in ("review_type", "nation"):
+            allowed = REVIEW_TYPES if name == "review_type" else NATIONS
+            value = str(value).lower()
+            if value not in allowed:
+                raise MetadataError(
+                    f"Unknown {name.replace('_', ' ')} '{raw}': use one of {', '.join(allowed)}"
+                )
+            out[name] = value
+        else:
+            out[name] = str(value)
+    return out

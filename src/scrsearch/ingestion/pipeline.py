@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import errno
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -28,11 +28,13 @@ from ..records import Chunk, Extracted, FileResult, Metadata
 from ..themes.tagging import tag_passages
 from .chunk import chunk_pages, embedding_text
 from .discover import discover, file_sha256
+from .download import DownloadProgress, DownloadSettings, download_all
 from .extract import extract
-from .fetch import FetchError, fetch_url, is_url
+from .fetch import FetchError, is_url
+from .fetch_state import settle_downloads
 from .metadata import apply_overrides, extract_metadata, read_sidecar
 
-#: ``progress(stage, done, total)``; stages: extract, embed, index.
+#: ``progress(stage, done, total)``; stages: fetch, extract, embed, index.
 Progress = Callable[[str, int, int], None]
 
 #: Passages embedded and written per transaction.
@@ -98,6 +100,8 @@ def ingest(
     prune: bool = False,
     rebuild: bool = False,
     ocr: Callable[[Path, int], str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    on_download: DownloadProgress | None = None,
 ) -> IngestReport:
     """Index files and folders into ``config.index``.
 
@@ -111,6 +115,11 @@ def ingest(
         prune: drop documents whose files are gone.
         rebuild: start a fresh index (with a chosen model: to change model).
         ocr: optional OCR of image-only PDF pages.
+        overrides: metadata by source (a URL, or a file's resolved path) that wins
+            over what extraction and sidecars find (a catalogue's rows); the user's
+            corrections still win over it.
+        on_download: called with a :class:`.download.DownloadTally` as each URL
+            completes (URLs, bytes, failures).
 
     Returns:
         An :class:`IngestReport` with one result per file.
@@ -126,17 +135,22 @@ def ingest(
     with write_transaction(index_dir, config=config) as tx:
         _check_model(tx.current, rebuild, model_name, embedder, index_dir)
         # Fetched while holding the lock: no other writer sweeps fetched/ meanwhile.
-        origins = _fetch_urls(urls, index_dir, config, files, results, progress)
+        origins = _fetch_urls(urls, index_dir, config, files, results, progress, on_download)
         conn = tx.begin(fresh=rebuild)
-        pending, prepared = _prepare(files, conn, embedder, config, progress, ocr, origins)
+        pending, prepared = _prepare(
+            files, conn, embedder, config, progress, ocr, origins, overrides
+        )
         embed_seconds, written = _embed_and_write(pending, conn, embedder, config, progress)
         removed = _prune(conn) if prune else []
         results += prepared + written + removed
-        if pending or removed or tx.current is None or rebuild:
+        updated = any(r.reason == "metadata" for r in prepared)  # _Preparer._unchanged
+        if pending or removed or updated or tx.current is None or rebuild:
             manifest = tx.publish(model=model_name, dimension=embedder.dimension, progress=progress)
             counts = manifest.counts
         else:  # nothing changed: the transaction drops the generation
             counts = store.counts(conn)
+    if urls:  # finished: next time these copies are revalidated, not taken as they are
+        settle_downloads(index_dir / FETCHED_DIR, urls)
     return IngestReport(
         tuple(_in_given_order(results, files, origins)),
         time.perf_counter() - started,
@@ -170,20 +184,29 @@ def _fetch_urls(
     files: list[Path],
     results: list[FileResult],
     progress: Progress | None,
+    on_download: DownloadProgress | None = None,
 ) -> dict[Path, dict[str, Any]]:
-    """Download each URL into the index's ``fetched/`` folder; add it to ``files``."""
+    """Download the URLs (politely, resumably: see :mod:`.download`) into the index's
+    ``fetched/`` folder; add each file to ``files``, or its failure to ``results``."""
+
+    def tick(tally: Any) -> None:
+        _tick(progress, "fetch", tally.done, tally.total)
+        if on_download is not None:
+            on_download(tally)
+
+    settings = DownloadSettings.from_config(config)
+    outcomes = download_all(urls, index_dir / FETCHED_DIR, settings, tick) if urls else {}
     origins: dict[Path, dict[str, Any]] = {}
-    for done, url in enumerate(urls, start=1):
-        try:
-            fetched = fetch_url(
-                url, index_dir / FETCHED_DIR, max_bytes=config.max_file_mb * 1024 * 1024
-            )
-        except FetchError as exc:
-            results.append(FileResult(url, "failed", exc.reason, str(exc)))
+    for url, fetched in outcomes.items():
+        if isinstance(fetched, FetchError):
+            results.append(FileResult(url, "failed", fetched.reason, str(fetched)))
+        elif fetched.path in origins:  # the same bytes under the same name: one copy
+            twin = origins[fetched.path]["url"]
+            message = f"{url}: same content as {twin}, indexed once"
+            results.append(FileResult(url, "duplicate", "duplicate", message))
         else:
             files.append(fetched.path)
             origins[fetched.path] = fetched.metadata(index_dir)
-        _tick(progress, "fetch", done, len(urls))
     return origins
 
 
@@ -214,13 +237,14 @@ def _prepare(
     progress: Progress | None,
     ocr: Callable[[Path, int], str] | None,
     origins: dict[Path, dict[str, Any]] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[list[_Pending], list[FileResult]]:
     """Hash, extract, describe and chunk each new or changed file.
 
     Returns the files to embed, and a result for every other file. Each file
     ticks the ``extract`` progress once, whatever becomes of it.
     """
-    prepare = _Preparer(conn, embedder, config, ocr, origins or {})
+    prepare = _Preparer(conn, embedder, config, ocr, origins or {}, overrides or {})
     pending: list[_Pending] = []
     results: list[FileResult] = []
     for done, path in enumerate(files, start=1):
@@ -238,7 +262,8 @@ class _Preparer:
     """Decides what one ingest does with each file: skip it, or read it for embedding.
 
     ``origins`` maps fetched files to their URL details: such a document is keyed
-    by its URL, and the details go into its ``extra``. Across files it remembers
+    by its URL, and the details go into its ``extra``. ``overrides`` holds metadata
+    by source (a catalogue's rows). Across files it remembers
     each folder's sidecar metadata and the content already taken in this run.
     """
 
@@ -247,6 +272,7 @@ class _Preparer:
     config: Config
     ocr: Callable[[Path, int], str] | None
     origins: dict[Path, dict[str, Any]]
+    overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     sidecars: dict[Path, dict[str, dict[str, Any]]] = field(default_factory=dict)
     taken: dict[str, str] = field(default_factory=dict)  # sha256 -> source
 
@@ -260,7 +286,7 @@ class _Preparer:
             return _unreadable(path, exc)
         existing = store.find_by_source(self.conn, source)
         if existing is not None and existing.sha256 == sha:
-            return FileResult(str(path), "unchanged", doc_id=existing.doc_id)
+            return self._unchanged(path, source, existing.doc_id)
         twin = self._twin(sha, source)
         if twin is not None:
             message = f"{path}: same content as {twin}, indexed once"
@@ -278,6 +304,20 @@ class _Preparer:
         replaces = existing.doc_id if existing else None
         return _Pending(path, source, sha, size, extracted, meta, auto, chunks, replaces, extra)
 
+    def _unchanged(self, path: Path, source: str, doc_id: int) -> FileResult:
+        """An unchanged file. Metadata ``overrides`` gives it that it lacks (a corrected
+        catalogue row) are set, unless the user corrected the field."""
+        corrected = store.corrections_for(self.conn, source)
+        wanted = {k: v for k, v in (self.overrides.get(source) or {}).items() if k not in corrected}
+        doc = store.get_document(self.conn, doc_id) if wanted else None
+        todo = {k: v for k, v in wanted.items() if doc and getattr(doc.metadata, k) != v}
+        if not todo:
+            return FileResult(str(path), "unchanged", doc_id=doc_id)
+        with self.conn:
+            store.set_metadata(self.conn, doc_id, todo, remember=False)
+        message = f"{path}: unchanged; metadata updated ({', '.join(todo)})"
+        return FileResult(str(path), "unchanged", "metadata", message, doc_id=doc_id)
+
     def _twin(self, sha: str, source: str) -> str | None:
         """Another source with this content, indexed or taken in this run, that still exists."""
         twin = store.find_by_hash(self.conn, sha)
@@ -287,13 +327,15 @@ class _Preparer:
         return other if is_url(other) or Path(other).exists() else None
 
     def _read(self, path: Path, source: str) -> tuple[Extracted, Metadata, Metadata, list[Chunk]]:
-        """Extract, describe (sidecar, then the user's corrections win) and chunk a file."""
+        """Extract, describe (sidecar, then catalogue, then the user's corrections win)
+        and chunk a file."""
         max_bytes = self.config.max_file_mb * 1024 * 1024
         extracted = extract(path, max_bytes=max_bytes, ocr=self.ocr)
         if path.parent not in self.sidecars:
             self.sidecars[path.parent] = read_sidecar(path.parent)
         auto = extract_metadata(extracted, path)
         meta = apply_overrides(auto, self.sidecars[path.parent].get(path.name))
+        meta = apply_overrides(meta, dict(self.overrides.get(source) or {}))
         meta = apply_overrides(meta, store.corrections_for(self.conn, source))
         return extracted, auto, meta, _chunk(extracted, self.embedder, self.config)
 
