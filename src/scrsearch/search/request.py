@@ -2,7 +2,8 @@
 
 The app keeps every search in the address bar (``/?q=escalation+policy&type=scr``),
 so a search can be linked, shared and survives a reload; the export builders use
-the same value to describe what was searched.
+the same value to describe what was searched. A query that looks like case notes
+(:func:`~scrsearch.search.case_notes.looks_like_case_notes`) never goes into the URL.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from ..config import BY_NAME
 from ..records import SECTIONS, Hit
+from .case_notes import looks_like_case_notes
 from .searcher import DEFAULT_MODE, MODES, Filters, Searcher
 
 #: The most results one request may ask for: the ``max_k`` setting's default, which the
@@ -80,15 +82,26 @@ class SearchRequest:
         )
 
     def to_params(self) -> dict[str, str]:
-        """The URL parameters of this request: only values that differ from the defaults."""
+        """The URL parameters of this request: only values that differ from the defaults.
+
+        A :attr:`private` query is left out: a URL is kept in the browser's history and
+        in every link copied from it, so case notes must never be in one.
+        """
         out: dict[str, str] = {}
         defaults = SearchRequest()
         for param, name in PARAMS.items():
             value = getattr(self, name)
             if value == getattr(defaults, name) or value in (None, ""):
                 continue
+            if name == "query" and self.private:
+                continue
             out[param] = "1" if value is True else str(value)
         return out
+
+    @property
+    def private(self) -> bool:
+        """Whether the query looks like case notes, and so stays out of URLs."""
+        return looks_like_case_notes(self.query)
 
     @property
     def filters(self) -> Filters:
