@@ -7,6 +7,8 @@ from typing import Any
 
 #: Section labels a passage can carry.
 SECTIONS = ("lessons", "recommendations", "findings", "background", "chronology", "other")
+#: The sections that hold a review's learning (the Review page's, Like my case's).
+LEARNING_SECTIONS = ("lessons", "recommendations")
 
 #: Review types a document can carry.
 REVIEW_TYPES = (

@@ -29,7 +29,7 @@ from ..errors import NotFoundError, ScrsearchError
 from ..index import store
 from ..index.generations import Index
 from ..index.transaction import write_transaction
-from ..records import PAGE_JOIN, Chunk, Document, Page
+from ..records import LEARNING_SECTIONS, PAGE_JOIN, Chunk, Document, Page
 from .extract import FORMATS
 from .metadata import MetadataError as MetadataError  # re-exported: corrections raise it
 from .metadata import clean_metadata
@@ -40,9 +40,6 @@ UPLOADS = "uploads"
 
 #: File name endings an upload may have.
 UPLOAD_SUFFIXES = tuple(sorted(FORMATS))
-
-#: Sections listed as a review's learning.
-LEARNING_SECTIONS = ("lessons", "recommendations")
 
 Progress = Callable[[str, int, int], None]
 

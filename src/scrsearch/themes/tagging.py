@@ -335,11 +335,14 @@ def tagger_for(
             themes, embedder, None if stored is None else stored.reshape(-1, embedder.dimension)
         )
         if conn is not None and stored is None:
-            conn.execute("DELETE FROM theme_meta WHERE key LIKE 'vectors:%'")
-            conn.execute(
-                "INSERT INTO theme_meta (key, value) VALUES (?, ?)",
-                (key, tagger._vectors.tobytes()),
-            )
+            try:
+                conn.execute("DELETE FROM theme_meta WHERE key LIKE 'vectors:%'")
+                conn.execute(
+                    "INSERT INTO theme_meta (key, value) VALUES (?, ?)",
+                    (key, tagger._vectors.tobytes()),
+                )
+            except sqlite3.OperationalError:  # a reader's connection: keep them in memory
+                pass
         cache[themes.digest] = tagger
     return cache[themes.digest]
 
