@@ -65,6 +65,7 @@ def test_eval_json_contract(tiny: tuple[Path, Path]) -> None:
     t1 = data["queries"][0]
     assert t1["kind"] == "keyword" and t1["keyword"] == {
         "ndcg@10": 1.0,
+        "recall@5": 1.0,
         "recall@10": 1.0,
         "recall@50": 1.0,
         "mrr": 1.0,

@@ -84,14 +84,21 @@ def test_nothing_relevant_scores_zero() -> None:
 def test_query_metrics_bundle() -> None:
     got = query_metrics(RANKED, JUDGED)
     assert got == pytest.approx(
-        {"ndcg@10": 0.4499201, "recall@10": 2 / 3, "recall@50": 2 / 3, "mrr": 0.5}, abs=1e-6
+        {
+            "ndcg@10": 0.4499201,
+            "recall@5": 2 / 3,
+            "recall@10": 2 / 3,
+            "recall@50": 2 / 3,
+            "mrr": 0.5,
+        },
+        abs=1e-6,
     )
 
 
 def test_summary_means_by_mode_and_kind() -> None:
     result = EvalResult("t", ("keyword",))
     for qid, kind, ndcg in (("q1", "rare", 1.0), ("q2", "rare", 0.5), ("q3", "keyword", 0.0)):
-        row = {"ndcg@10": ndcg, "recall@10": ndcg, "recall@50": 1.0, "mrr": ndcg}
+        row = {"ndcg@10": ndcg, "recall@5": ndcg, "recall@10": ndcg, "recall@50": 1.0, "mrr": ndcg}
         result.queries.append({"id": qid, "kind": kind, "query": qid, "keyword": row})
     summary = result.summary("keyword")
     # mean nDCG = (1 + 0.5 + 0) / 3 = 0.5; rare = (1 + 0.5) / 2 = 0.75; keyword = 0
@@ -104,7 +111,7 @@ def _paired(rows: list[tuple[str, float, float]]) -> EvalResult:
     for n, (kind, keyword, hybrid) in enumerate(rows):
         row = {"id": f"q{n}", "kind": kind, "query": f"q{n}"}
         for mode, value in (("keyword", keyword), ("hybrid", hybrid)):
-            row[mode] = {"ndcg@10": value, "recall@10": value, "recall@50": value, "mrr": value}
+            row[mode] = {m: value for m in ("ndcg@10", "recall@5", "recall@10", "recall@50", "mrr")}
         result.queries.append(row)
     return result
 

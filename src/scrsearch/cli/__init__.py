@@ -1,7 +1,8 @@
 """The ``scrsearch`` command line: a thin client of the library.
 
 This module builds the click group; ``index_commands``, ``search_commands``,
-``theme_commands``, ``measure_commands``, ``app_command`` and ``serve_command`` hold
+``theme_commands``, ``case_commands`` (match-case), ``measure_commands``,
+``app_command`` and ``serve_command`` hold
 the commands (``app`` and ``serve`` start the other clients by path or by name, sharing
 no code with them), ``common`` the shared options, error handling and output, and
 ``tables`` every table for people. Every listing command takes
@@ -20,6 +21,7 @@ import click
 
 from ..embed.registry import BACKENDS
 from .app_command import app_command
+from .case_commands import match_case_command
 from .index_commands import check, docs, info, ingest, rebuild, remove
 from .measure_commands import bench, eval_command, eval_themes_command
 from .search_commands import export_command, search, similar
@@ -47,6 +49,7 @@ for _command in (
     ingest,
     search,
     similar,
+    match_case_command,
     docs,
     info,
     check,

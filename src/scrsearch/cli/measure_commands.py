@@ -7,9 +7,8 @@ from typing import Any
 import click
 
 from ..config import load_config
-from ..measure.eval import BASELINE, EVAL_MODES
+from ..measure.eval import BASELINE, EVAL_MODES, RANKINGS
 from ..measure.theme_eval import SPLITS
-from ..search.searcher import MODES
 from .common import (
     _console,
     _print_json,
@@ -34,7 +33,8 @@ from .common import (
     "--modes",
     default=",".join(EVAL_MODES),
     show_default=True,
-    help=f"Comma-separated ranking modes to evaluate, of {', '.join(MODES)}.",
+    help=f"Comma-separated ranking modes to evaluate, of {', '.join(RANKINGS)} (match-case: "
+    "reviews like a case description, as `scrsearch match-case` ranks them).",
 )
 @click.option(
     "--as-if-passages",

@@ -56,10 +56,11 @@ def documents_table(rows: Sequence[LibraryRow]) -> Table:
 
 
 def _numbers(title: str, columns: Sequence[str], *, left: Sequence[str] = ()) -> Table:
-    """A table of figures: right-aligned columns, except those named in ``left``."""
+    """A table of figures: right-aligned columns, except those named in ``left``; at least
+    as wide as its title, so the title stays on one line where the terminal allows."""
     from rich.table import Table
 
-    out = Table(title=title)
+    out = Table(title=title, min_width=len(title))
     for name in columns:
         out.add_column(name, justify="left" if name in left else "right")
     return out
@@ -77,7 +78,9 @@ def eval_tables(result: EvalResult) -> list[Table]:
             f" (keyword budget {result.simulated['keyword_budget']:,})"
         )
     summaries = {mode: result.summary(mode) for mode in result.modes}
-    summary = _numbers(title, ("mode", "nDCG@10", "Recall@10", "Recall@50", "MRR"), left=["mode"])
+    summary = _numbers(
+        title, ("mode", "nDCG@10", "Recall@5", "Recall@10", "Recall@50", "MRR"), left=["mode"]
+    )
     for mode, s in summaries.items():
         summary.add_row(mode, *(f"{s[m]:.3f}" for m in METRICS))
     by_kind = _numbers("nDCG@10 by query kind", ("kind", "queries", *result.modes), left=["kind"])
@@ -118,9 +121,18 @@ def _per_query_table(result: EvalResult) -> Table:
     per_query.add_column("query", max_width=44)  # wraps: narrow terminals keep the numbers
     for q in result.queries:
         per_query.add_row(
-            q["id"], q["kind"], *(f"{q[m]['ndcg@10']:.3f}" for m in result.modes), q["query"]
+            q["id"],
+            q["kind"],
+            *(f"{q[m]['ndcg@10']:.3f}" for m in result.modes),
+            _short(q["query"]),
         )
     return per_query
+
+
+def _short(text: str, limit: int = 120) -> str:
+    """A query for the per-query table: a long one (a case description) cut to ``limit``."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def bench_tables(result: dict[str, Any]) -> list[Table]:

@@ -21,8 +21,12 @@ Metrics, all per query and then averaged over queries:
 - **nDCG@10** with *linear* gains: a document judged 2 gains 2, judged 1 gains 1,
   unjudged gains 0; the gain at rank ``r`` is discounted by ``log2(r + 1)``; the
   ideal ranking sorts all judged documents by grade.
-- **Recall@k**: the share of documents judged 1 or 2 found in the top ``k``.
+- **Recall@k** (k = 5, 10, 50): the share of documents judged 1 or 2 found in the top ``k``.
 - **MRR**: ``1 / rank`` of the first document judged 1 or 2 (0 when none is ranked).
+
+Besides the search modes, ``match-case`` ranks reviews as ``scrsearch match-case``
+does (:func:`scrsearch.themes.cases.rank_case`: the query split into the model's
+windows, each searched, the rankings combined), for judged case descriptions.
 
 Modes are also compared query by query with a baseline (keyword search by default):
 the mean difference in nDCG@10, its 95% bootstrap confidence interval (BCa, 10,000
@@ -51,12 +55,14 @@ from ..search.searcher import MODES, REVIEW_DEPTH, Searcher
 #: product's review ranking goes.
 DEPTH = REVIEW_DEPTH
 
-METRICS = ("ndcg@10", "recall@10", "recall@50", "mrr")
+METRICS = ("ndcg@10", "recall@5", "recall@10", "recall@50", "mrr")
 
 #: The mode the others are compared with, by default.
 BASELINE = "keyword"
 #: The modes evaluated by default: the baseline (words) first, then meaning, then both.
 EVAL_MODES = (BASELINE, *(m for m in reversed(MODES) if m != BASELINE))
+#: What ``evaluate`` can rank with: the search modes, and match-case.
+RANKINGS = (*MODES, "match-case")
 
 #: Resamples of the queries for the confidence interval of a difference between modes.
 BOOTSTRAP_RESAMPLES = 10_000
@@ -104,6 +110,7 @@ def mrr(ranked: Sequence[str], judgements: Mapping[str, int]) -> float:
 def query_metrics(ranked: Sequence[str], judgements: Mapping[str, int]) -> dict[str, float]:
     return {
         "ndcg@10": ndcg_at_k(ranked, judgements, 10),
+        "recall@5": recall_at_k(ranked, judgements, 5),
         "recall@10": recall_at_k(ranked, judgements, 10),
         "recall@50": recall_at_k(ranked, judgements, 50),
         "mrr": mrr(ranked, judgements),
@@ -364,8 +371,8 @@ def evaluate(
             continue
         row: dict[str, Any] = {"id": query.id, "kind": query.kind, "query": query.query}
         for mode in modes:
-            ranked = searcher.rank(query.query, mode=mode, depth=depth)
-            docs = [names.get(d, f"#{d}") for d, _, _ in rank_documents(conn, ranked)]
+            ranked = _ranked_documents(searcher, query.query, mode, depth)
+            docs = [names.get(d, f"#{d}") for d in ranked]
             row[mode] = {m: round(v, 4) for m, v in query_metrics(docs, judgements).items()}
         result.queries.append(row)
         if progress is not None:
@@ -376,13 +383,26 @@ def evaluate(
 def _check_modes(modes: Sequence[str], baseline: str | None) -> None:
     """Refuse an unknown mode, and a baseline that is not evaluated."""
     for mode in (*modes, *([baseline] if baseline else [])):
-        if mode not in MODES:
-            raise ScrsearchError(f"Unknown mode '{mode}': use one of {', '.join(MODES)}")
+        if mode not in RANKINGS:
+            raise ScrsearchError(f"Unknown mode '{mode}': use one of {', '.join(RANKINGS)}")
     if baseline is not None and baseline not in modes:
         raise ScrsearchError(
             f"The baseline '{baseline}' is not among the modes evaluated "
             f"({', '.join(modes)}): add it to the modes (--modes)"
         )
+
+
+def _ranked_documents(searcher: Searcher, query: str, mode: str, depth: int) -> list[int]:
+    """Document ids, best first, as the product ranks reviews in ``mode``."""
+    if mode == "match-case":
+        from ..search.windows import query_windows
+        from ..themes.cases import rank_case
+
+        _, reviews = rank_case(searcher, query_windows(searcher, query), depth=depth)
+    else:
+        ranked = searcher.rank(query, mode=mode, depth=depth)
+        reviews = rank_documents(searcher.index.conn(), ranked)
+    return [doc for doc, _, _ in reviews]
 
 
 def _simulate(searcher: Searcher, as_if_passages: int) -> dict[str, int]:
