@@ -44,9 +44,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_app(index: Path, log_path: Path, env: dict[str, str] | None = None) -> Iterator[Any]:
-    """``streamlit run app.py`` over ``index`` on a free localhost port: yields
-    ``(url, process)``; ``env`` adds to the environment."""
+def streamlit_app(
+    index: Path, log_path: Path, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> Iterator[Any]:
+    """``streamlit run app.py`` over ``index`` on a free localhost port, run from ``cwd``:
+    yields ``(url, process)``; ``env`` adds to the environment."""
     port = free_port()
     log = log_path.open("w")
     server = subprocess.Popen(
@@ -67,7 +69,7 @@ def streamlit_app(index: Path, log_path: Path, env: dict[str, str] | None = None
             "--server.fileWatcherType",
             "none",
         ],
-        cwd=ROOT,
+        cwd=cwd,
         env={**os.environ, "SCRSEARCH_INDEX": str(index), **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -30,11 +30,13 @@ from scrsearch.errors import ScrsearchError
 from scrsearch.index.generations import Manifest, read_manifest
 from scrsearch.present import export
 from scrsearch.present.highlight import reflow, to_html
+from scrsearch.search.case_notes import looks_like_case_notes
 from scrsearch.search.request import SearchRequest
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
-#: The app's pages in sidebar order: script name (also its URL path) -> title and icon.
+#: The app's pages in sidebar order: script name (also its URL path, :func:`url_path`)
+#: -> title and icon.
 #: The first is the default page, at the app's root URL.
 PAGES = {
     "search": ("Search", ":material/search:"),
@@ -43,6 +45,7 @@ PAGES = {
     "export": ("Export", ":material/download:"),
     "themes": ("Themes", ":material/hub:"),
     "compare": ("Compare", ":material/compare_arrows:"),
+    "like_my_case": ("Like my case", ":material/person_search:"),
 }
 
 
@@ -53,12 +56,33 @@ def page_path(name: str) -> str:
     return str(PAGES_DIR / f"{name}.py")
 
 
+def url_path(name: str) -> str:
+    """A page's URL path: its script's name, underscores as hyphens (``like-my-case``)."""
+    page_path(name)  # a known page
+    return name.replace("_", "-")
+
+
 SEARCH_PAGE = page_path("search")
 REVIEW_PAGE = page_path("review")
 LIBRARY_PAGE = page_path("library")
 EXPORT_PAGE = page_path("export")
 THEMES_PAGE = page_path("themes")
 COMPARE_PAGE = page_path("compare")
+LIKE_MY_CASE_PAGE = page_path("like_my_case")
+
+#: Every session-state key of the Like my case page starts with this, so that
+#: :func:`forget_case` can clear them all.
+CASE_KEY = "case_"
+
+
+def forget_case() -> None:
+    """Drop the Like my case page's text and results from this session's memory.
+
+    ``main.py`` calls it on every page view but that page's own: the case text is
+    kept only while the page is open.
+    """
+    for key in [k for k in st.session_state if str(k).startswith(CASE_KEY)]:
+        del st.session_state[key]
 
 
 def review_params(hit: Hit, query: str | None = None) -> dict[str, str]:
@@ -66,7 +90,7 @@ def review_params(hit: Hit, query: str | None = None) -> dict[str, str]:
     params = {"doc": str(hit.document.doc_id), "chunk": str(hit.chunk.chunk_id)}
     if hit.chunk.page_start is not None:
         params["page"] = str(hit.chunk.page_start)
-    if query:
+    if query and not looks_like_case_notes(query):  # case notes never go into a URL
         params["q"] = query
     return params
 

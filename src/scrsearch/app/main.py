@@ -21,7 +21,7 @@ def pages() -> list[st.Page]:
             title=title,
             icon=icon,
             default=name == default,
-            url_path=None if name == default else name,
+            url_path=None if name == default else common.url_path(name),
         )
         for name, (title, icon) in common.PAGES.items()
     ]
@@ -31,6 +31,8 @@ def main() -> None:
     """Run one page view: navigation, the shared style, the model warming up, the page."""
     st.set_page_config(page_title="scrsearch", page_icon="🔎", layout="wide")
     page = st.navigation(pages())
+    if page.url_path != common.url_path("like_my_case"):
+        common.forget_case()  # the case text is kept only while its page is open
     st.html(common.CSS)
     current = common.manifest()
     if current is not None:

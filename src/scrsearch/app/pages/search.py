@@ -1,7 +1,9 @@
 """Search: a query, a mode and filters in; cited passages out.
 
 The search lives in the URL (``?q=...&type=scr``): the address bar is the source
-of truth, so a search can be shared and survives a reload.
+of truth, so a search can be shared and survives a reload. A query that looks like
+case notes (long, a name, a date of birth: ``case_notes.case_note_signs``) is the
+exception: it stays in this session's memory, never in the address bar.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from scrsearch.app import common
 from scrsearch.ingestion import library
 from scrsearch.present import export
 from scrsearch.records import SECTIONS, Hit
+from scrsearch.search.case_notes import case_note_signs
 from scrsearch.search.request import MAX_K, SearchRequest
 from scrsearch.search.searcher import MODE_HELP, MODES
 
@@ -29,6 +32,11 @@ MODES_EXPLAINED = "; ".join(f"**{mode}** {does}" for mode, does in MODE_HELP.ite
 manifest = common.require_index()
 rows = library.documents(common.index())
 request = SearchRequest.from_params(st.query_params.to_dict())
+if request.private:  # case notes reached the address (a pasted link): move them out of it
+    st.session_state["search_private_q"] = request.query
+    st.query_params.from_dict(request.to_params())
+elif not request.query and request.like is None:  # a private search goes on here
+    request = replace(request, query=st.session_state.get("search_private_q", ""))
 
 # --- The form, filled from the URL ------------------------------------------------
 
@@ -110,7 +118,17 @@ if submitted:
         group=bool(state["search_group"]),
     )
     st.session_state["search_applied"] = request.to_params()
+    st.session_state["search_private_q"] = request.query if request.private else ""
     st.query_params.from_dict(request.to_params())
+
+if request.private:
+    st.info(
+        "This search looks like case notes ("
+        + ", ".join(case_note_signs(request.query))
+        + "), so it is kept out of the address bar, where the browser would store it in its "
+        "history and in any link you share. To find reviews like a case, use **Like my case**.",
+        icon=":material/lock:",
+    )
 
 # --- Results -----------------------------------------------------------------------
 
@@ -245,5 +263,8 @@ middle.download_button(
     on_click="ignore",
     icon=":material/description:",
 )
-right.page_link(common.EXPORT_PAGE, label="More export options", query_params=request.to_params())
+if not request.private:  # the Export page reads its search from the URL
+    right.page_link(
+        common.EXPORT_PAGE, label="More export options", query_params=request.to_params()
+    )
 finish_preview()
