@@ -245,3 +245,29 @@ def test_the_checker_reports_the_shortest_cycle() -> None:
     assert cycles(edges) == [[edges[0], edges[3]]]
     assert cycles(edges[:3]) == [edges[:3]]
     assert cycles([edges[0], edges[1], edges[4]]) == []
+
+
+#: The most lines a function's code may run to, its docstring not counted (STYLE.md:
+#: "functions under about 60 lines"). A longer one is split, not listed here.
+MAX_FUNCTION_LINES = 60
+
+
+def long_functions(limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """``module:line name (N lines)`` for each function whose code runs over ``limit``."""
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            doc = node.body[0] if node.body else None
+            if isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant):
+                length -= (doc.end_lineno or doc.lineno) - doc.lineno + 1
+            if length > limit:
+                found.append(f"{path.relative_to(SRC.parent)}:{node.lineno} {node.name} ({length})")
+    return found
+
+
+def test_functions_stay_short() -> None:
+    found = long_functions()
+    assert not found, "split these functions:\n" + "\n".join(found)
