@@ -12,6 +12,7 @@ import click
 
 from .app_command import app_command
 from .index_commands import check, docs, info, ingest, rebuild, remove
+from .learning_commands import eval_recurring_command, recurring_command, trends_command
 from .measure_commands import bench, eval_command, eval_themes_command
 from .search_commands import export_command, search, similar
 from .theme_commands import compare_command, retag_command, theme_command, themes_command
@@ -51,6 +52,9 @@ for _command in (
     compare_command,
     retag_command,
     eval_themes_command,
+    recurring_command,
+    trends_command,
+    eval_recurring_command,
 ):
     cli.add_command(_command)
 del _command
