@@ -44,6 +44,8 @@ LIBRARY_PAGE = page_path("library")
 EXPORT_PAGE = page_path("export")
 THEMES_PAGE = page_path("themes")
 COMPARE_PAGE = page_path("compare")
+RECURRING_PAGE = page_path("recurring")
+TRENDS_PAGE = page_path("trends")
 
 
 def review_params(hit: Hit, query: str | None = None) -> dict[str, str]:

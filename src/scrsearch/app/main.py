@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from scrsearch.app import common
+from scrsearch.app import common, learning
 
 
 def pages() -> list[st.Page]:
@@ -31,6 +31,15 @@ def pages() -> list[st.Page]:
             icon=":material/compare_arrows:",
             url_path="compare",
         ),
+        st.Page(
+            common.RECURRING_PAGE,
+            title="Recurring learning",
+            icon=":material/repeat:",
+            url_path="recurring",
+        ),
+        st.Page(
+            common.TRENDS_PAGE, title="Trends", icon=":material/trending_up:", url_path="trends"
+        ),
     ]
 
 
@@ -42,6 +51,7 @@ def main() -> None:
     current = common.manifest()
     if current is not None:
         common.start_model(current.model)  # load in the background while the user types
+        learning.start_groups(current.generation)  # recurring learning, also in the background
         st.sidebar.caption(
             f"{current.counts.get('documents', 0)} documents · "
             f"{current.counts.get('passages', 0)} passages"

@@ -244,6 +244,12 @@ def _trend_tables(report: Any) -> list[Any]:
     help="Score this linkage instead of the default.",
 )
 @click.option("--threshold", type=float, help="Score this cosine-distance threshold instead.")
+@click.option(
+    "--max-exact",
+    type=click.IntRange(min=2),
+    help="Cluster at most this many passages at once (k-means cells above): to measure "
+    "what large indexes lose.",
+)
 @click.option("--sweep", is_flag=True, help="Also try every linkage with a range of thresholds.")
 @index_option
 @json_option
@@ -252,6 +258,7 @@ def eval_recurring_command(
     labels: str,
     linkage: str | None,
     threshold: float | None,
+    max_exact: int | None,
     sweep: bool,
     index: str | None,
     as_json: bool,
@@ -267,7 +274,11 @@ def eval_recurring_command(
     config = load_config(index=index)
     grouping = replace(
         DEFAULT_GROUPING,
-        **{k: v for k, v in (("linkage", linkage), ("threshold", threshold)) if v is not None},
+        **{
+            k: v
+            for k, v in (("linkage", linkage), ("threshold", threshold), ("max_exact", max_exact))
+            if v is not None
+        },
     )
     result = evaluate(config.index_dir, labels, grouping=grouping, sweep=sweep, config=config)
     for line in result["unresolved"]:

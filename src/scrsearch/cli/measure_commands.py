@@ -95,6 +95,13 @@ def eval_command(
     help="Files or folders to time ingest on; their passages seed the synthetic sizes. "
     "Default: corpus/.",
 )
+@click.option(
+    "--recurring-sizes",
+    default="10000",
+    show_default=True,
+    help="Comma-separated synthetic pool sizes (lessons) to time recurring-learning grouping "
+    "at; 100000 takes minutes. Empty: skip.",
+)
 @model_option
 @click.option(
     "--work-dir",
@@ -108,19 +115,24 @@ def bench(
     queries: int,
     corpus: tuple[str, ...],
     ingest_corpus: tuple[str, ...],
+    recurring_sizes: str,
     model: str | None,
     work_dir: str | None,
     as_json: bool,
 ) -> None:
-    """Measure ingest, extraction, model load, search latency, recall and memory here."""
+    """Measure ingest, extraction, model load, search latency, recall and memory here,
+    and recurring-learning grouping on synthetic lessons."""
     from ..measure.bench import run_bench, tables
 
-    try:
-        chosen = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
-    except ValueError as exc:
-        raise click.BadParameter(
-            "give whole numbers, e.g. 10000,100000", param_hint="--sizes"
-        ) from exc
+    def numbers(text: str, hint: str) -> list[int]:
+        try:
+            return [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+        except ValueError as exc:
+            raise click.BadParameter(
+                "give whole numbers, e.g. 10000,100000", param_hint=hint
+            ) from exc
+
+    chosen = numbers(sizes, "--sizes")
     err = _console(stderr=True)
     result = run_bench(
         sizes=chosen,
@@ -130,6 +142,7 @@ def bench(
         config=load_config(model=model),
         work_dir=work_dir,
         log=lambda message: err.print(message, markup=False, highlight=False),
+        recurring_sizes=numbers(recurring_sizes, "--recurring-sizes"),
     )
     _print_report(as_json, lambda: result, lambda: tables(result))
 

@@ -285,6 +285,18 @@ def _save_base(ingest_dir: Path, work: Path, embedder: Embedder, queries: Sequen
     (work / "base.json").write_text(json.dumps(meta))
 
 
+def _time_recurring(ingest_dir: Path, sizes: Sequence[int], log: Log) -> list[dict[str, Any]]:
+    """Recurring-learning grouping timed on synthetic pools copied from the ingested lessons."""
+    from ..index.generations import Index
+    from ..themes.recurring import load_pool
+    from .recurring_bench import time_grouping
+
+    if not sizes:
+        return []
+    base = load_pool(Index.open(ingest_dir).conn())
+    return time_grouping(base, sizes, log=log)
+
+
 # --- the workers: one process builds a size, another queries it ---------------
 
 
@@ -318,8 +330,14 @@ def run_bench(
     config: Config | None = None,
     work_dir: str | Path | None = None,
     log: Log = _stderr,
+    recurring_sizes: Sequence[int] = (10_000,),
 ) -> dict[str, Any]:
-    """Measure everything; return one JSON-ready object (see the module docstring)."""
+    """Measure everything; return one JSON-ready object (see the module docstring).
+
+    ``recurring_sizes``: synthetic pools on which recurring-learning grouping is timed
+    (:mod:`scrsearch.measure.recurring_bench`); 100,000 takes minutes here, so the
+    default is one short size.
+    """
     config = config or load_config()
     result: dict[str, Any] = {
         "machine": machine(),
@@ -343,6 +361,7 @@ def run_bench(
         log(f"Ingesting {', '.join(map(str, ingest_corpus))}")
         result["ingest"] = measure_ingest(ingest_corpus, embedder, config, work / "ingest")
         _save_base(work / "ingest", work, embedder, texts)
+        result["recurring"] = _time_recurring(work / "ingest", recurring_sizes, log)
         result["query"], result["memory"] = [], []
         for size in sizes:
             log(f"Size {size:,}: building")
@@ -409,4 +428,19 @@ def tables(result: dict[str, Any]) -> list[Any]:
             f"{row['index_mb']:.0f}",
             f"{row['build_s']:.0f}",
         )
-    return [summary, query, memory]
+    out = [summary, query, memory]
+    if result.get("recurring"):
+        grouping = Table(title="recurring-learning grouping (synthetic lessons; seconds)")
+        for name in ("passages", "groups", "vectors", "clustering", "naming", "total"):
+            grouping.add_column(name, justify="right")
+        for row in result["recurring"]:
+            grouping.add_row(
+                f"{row['passages']:,}",
+                f"{row['groups']:,}",
+                f"{row['features_s']:.1f}",
+                f"{row['cluster_s']:.1f}",
+                f"{row['label_s']:.1f}",
+                f"{row['total_s']:.1f}",
+            )
+        out.append(grouping)
+    return out

@@ -1,14 +1,14 @@
-"""Grouping passage vectors that make the same point, and naming the groups. Pure functions.
+"""Grouping passages that make the same point, and naming the groups. Pure functions.
 
-:func:`cluster` is agglomerative clustering (scikit-learn) of normalised vectors with a
-cosine-distance threshold, so it needs no number of groups and means the same at 13
-documents and at 10,000. It runs on each connected component of the graph that
-links two passages when their distance is under the threshold: under single,
-average or complete linkage no group can reach across two components (a merge
-needs at least one pair under the threshold), so this is exact, and it turns one
-``n x n`` problem into many small ones. A component larger than ``max_exact`` is
-clustered with the same linkage constrained to that graph's edges (scikit-learn's
-``connectivity``), which keeps memory linear in the edges.
+:func:`cluster` is agglomerative clustering (scikit-learn) of unit vectors with a
+cosine-distance threshold, so it needs no number of groups and a threshold means
+the same at 13 documents and at 10,000. Up to :data:`MAX_EXACT` passages are
+clustered exactly, on their full distance matrix; a larger pool is first cut by
+k-means into cells of at most that many, each clustered exactly.
+
+The vectors are built by :func:`combine` from a passage's stored embedding, its
+theme-tag confidences and :func:`text_vectors` (its words: TF-IDF reduced by
+truncated SVD), so that similarity counts meaning, themes and shared wording.
 
 :func:`characteristic_terms` names a group by class-based TF-IDF: the words and
 two-word phrases frequent in the group and rare in the other passages, used by at
@@ -46,28 +46,6 @@ DOMAIN_STOP_WORDS = frozenset(
 )
 
 
-def similarity_graph(vectors: np.ndarray, min_similarity: float) -> tuple[np.ndarray, np.ndarray]:
-    """Every pair ``(i, j)``, ``i < j``, whose cosine similarity exceeds ``min_similarity``.
-
-    Exact: blocks of rows against every row, so memory stays near 128 MB however many
-    vectors there are.
-    """
-    n = len(vectors)
-    block = max(1, min(n, (1 << 25) // max(n, 1)))
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    for start in range(0, n, block):
-        sims = vectors[start : start + block] @ vectors.T
-        i, j = np.nonzero(sims > min_similarity)
-        i += start
-        upper = j > i
-        rows.append(i[upper])
-        cols.append(j[upper])
-    if not rows:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(rows).astype(np.int64), np.concatenate(cols).astype(np.int64)
-
-
 def cluster(
     vectors: np.ndarray,
     *,
@@ -76,76 +54,77 @@ def cluster(
     max_exact: int = MAX_EXACT,
     progress: Progress | None = None,
 ) -> np.ndarray:
-    """Cluster normalised vectors; return one label per row (0, 1, ... in order of
-    each cluster's first row). Deterministic for a given input order.
+    """Cluster unit vectors; return one label per row (0, 1, ... in order of each
+    cluster's first row). Deterministic for a given input order.
+
+    Up to ``max_exact`` rows are clustered at once, on their full distance matrix.
+    More rows are first split into cells of at most ``max_exact`` by k-means
+    (scikit-learn's MiniBatchKMeans, fixed random state), and each cell is clustered
+    on its own: a group whose passages fall in two cells is found as two groups.
+    ``scrsearch eval-recurring --max-exact`` measures what that costs.
 
     Args:
         vectors: ``(n, d)`` unit vectors.
         linkage: ``average``, ``complete`` or ``single``.
         threshold: clusters whose linkage distance (1 - cosine) is this or more are
             not merged.
-        max_exact: components up to this size get a dense distance matrix.
+        max_exact: the most rows clustered at once (memory grows with its square).
     """
     if linkage not in LINKAGES:
         raise ValueError(f"linkage must be one of {', '.join(LINKAGES)}")
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n = len(vectors)
     if n == 0:
         return np.zeros(0, np.int64)
-    rows, cols = similarity_graph(vectors, 1.0 - threshold)
-    graph = coo_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(n, n)).tocsr()
-    _, component = connected_components(graph, directed=False)
-    sizes = np.bincount(component)
-    # Every passage starts in a cluster of its own (label n + row); components of two
-    # or more are then clustered, their labels counting from 0.
-    labels = np.arange(n, 2 * n, dtype=np.int64)
-    multi = np.flatnonzero(sizes[component] > 1)
-    order = multi[np.argsort(component[multi], kind="stable")]
-    bounds = np.flatnonzero(np.diff(component[order])) + 1
+    cells = [np.arange(n)] if n <= max_exact else partition(vectors, max_exact)
+    labels = np.empty(n, np.int64)
     done = next_label = 0
-    for members in np.split(order, bounds) if len(order) else []:
-        found = _cluster_component(vectors[members], graph, members, linkage, threshold, max_exact)
-        labels[members] = found + next_label
+    for rows in cells:
+        found = _exact(vectors[rows], linkage, threshold)
+        labels[rows] = found + next_label
         next_label += int(found.max()) + 1
-        done += len(members)
+        done += len(rows)
         if progress is not None:
-            progress("group", done, len(order))
+            progress("group", done, n)
     return _canonical(labels)
 
 
-def _cluster_component(
-    vectors: np.ndarray,
-    graph: object,
-    members: np.ndarray,
-    linkage: str,
-    threshold: float,
-    max_exact: int,
-) -> np.ndarray:
-    """Labels (from 0) within one connected component."""
-    size = len(members)
-    if size == 1 or linkage == "single":
-        return np.zeros(size, np.int64)  # single linkage: the component is the cluster
+def partition(vectors: np.ndarray, max_size: int) -> list[np.ndarray]:
+    """Rows split by k-means into cells of at most ``max_size`` (about half that on
+    average), in a deterministic order."""
+    from sklearn.cluster import MiniBatchKMeans
+
+    out: list[np.ndarray] = []
+    pending = [np.arange(len(vectors))]
+    while pending:
+        rows = pending.pop()
+        if len(rows) <= max_size:
+            out.append(rows)
+            continue
+        k = max(2, math.ceil(2 * len(rows) / max_size))
+        model = MiniBatchKMeans(
+            n_clusters=k, random_state=0, n_init=3, batch_size=4096, max_iter=50
+        )
+        cell = model.fit_predict(vectors[rows])
+        parts = [rows[cell == c] for c in range(k) if (cell == c).any()]
+        if len(parts) == 1:  # k-means could not split them (all identical): cut by order
+            parts = [rows[i : i + max_size] for i in range(0, len(rows), max_size)]
+        pending.extend(parts)
+    return sorted(out, key=lambda rows: int(rows.min()))
+
+
+def _exact(vectors: np.ndarray, linkage: str, threshold: float) -> np.ndarray:
+    """Agglomerative clustering of a few thousand rows on their distance matrix."""
+    if len(vectors) == 1:
+        return np.zeros(1, np.int64)
     from sklearn.cluster import AgglomerativeClustering
 
-    if size <= max_exact:
-        distances = np.clip(1.0 - vectors.astype(np.float64) @ vectors.T.astype(np.float64), 0, 2)
-        np.fill_diagonal(distances, 0.0)
-        model = AgglomerativeClustering(
-            n_clusters=None, metric="precomputed", linkage=linkage, distance_threshold=threshold
-        )
-        return np.asarray(model.fit(distances).labels_, np.int64)
-    sub = graph[members][:, members]  # type: ignore[index]
+    distances = np.clip(1.0 - vectors.astype(np.float64) @ vectors.T.astype(np.float64), 0, 2)
+    np.fill_diagonal(distances, 0.0)
     model = AgglomerativeClustering(
-        n_clusters=None,
-        metric="cosine",
-        linkage=linkage,
-        distance_threshold=threshold,
-        connectivity=sub + sub.T,
+        n_clusters=None, metric="precomputed", linkage=linkage, distance_threshold=threshold
     )
-    return np.asarray(model.fit(vectors).labels_, np.int64)
+    return np.asarray(model.fit(distances).labels_, np.int64)
 
 
 def text_vectors(texts: Sequence[str], dims: int) -> np.ndarray:

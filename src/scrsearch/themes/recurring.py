@@ -66,6 +66,8 @@ class Grouping:
             not merged.
         theme_weight, text_weight, text_dims: see above; a weight of 0 leaves a part out.
         min_words: shorter passages (headings, addressees, page furniture) are left out.
+        max_exact: larger pools are cut into k-means cells of at most this many
+            passages, each clustered on its own (see :func:`clustering.cluster`).
     """
 
     linkage: str = "average"
@@ -74,6 +76,7 @@ class Grouping:
     text_weight: float = 1.25
     text_dims: int = 100
     min_words: int = 8
+    max_exact: int = clustering.MAX_EXACT
 
     def __post_init__(self) -> None:
         if self.linkage not in clustering.LINKAGES:
@@ -188,6 +191,7 @@ def cluster_pool(
         pool.features(grouping) if features is None else features,
         linkage=grouping.linkage,
         threshold=grouping.threshold,
+        max_exact=grouping.max_exact,
         progress=progress,
     )
     rows_of: dict[int, list[int]] = {}
