@@ -19,6 +19,7 @@ def test_bench_smoke_json_contract(tmp_path: Path) -> None:
     args += ["--corpus", str(corpus / "kingsmere-2021-cspr-jayden.pdf")]
     work = tmp_path / "not" / "yet"  # made by the bench
     args += ["--ingest-corpus", str(corpus), "--work-dir", str(work), "--json"]
+    args += ["--recurring-sizes", "600"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -48,6 +49,11 @@ def test_bench_smoke_json_contract(tmp_path: Path) -> None:
     assert memory["passages"] == 2000 and memory["faiss_kind"] == "flat"
     assert memory["peak_rss_mb"] > 10 and memory["index_mb"] > 0
     assert work.is_dir() and not any(work.iterdir())  # the temporary indexes are cleaned up
+
+    (grouping,) = data["recurring"]
+    assert grouping["passages"] == 600 and 0 < grouping["grouped_passages"] <= 600
+    stages = grouping["features_s"] + grouping["cluster_s"] + grouping["label_s"]
+    assert grouping["total_s"] == pytest.approx(stages, abs=0.05)
 
 
 def test_serve_bench_short_bounded_load_run(tmp_path: Path) -> None:

@@ -118,3 +118,55 @@ def test_real_tokenizer_never_exceeded(real_embedder) -> None:
         max(real_embedder.count_tokens(embedding_text(c.text, c.heading)) for c in chunks)
         <= real_embedder.max_tokens
     )
+
+
+def test_a_coroners_matters_of_concern_are_findings_and_actions_recommendations() -> None:
+    """Regulation 28 reports head their concerns in several ways; each numbered
+    matter of concern is a finding passage of its own, and the actions that follow
+    are recommendations (the recurring-learning groups are made of these)."""
+    assert classify_heading("MATTERS OF CONCERN") == "findings"
+    assert classify_heading("5 CORONER'S CONCERN") == "findings"
+    assert classify_heading("CORONER'S CONCERNS5") == "findings"  # a PDF's run-on number
+    assert classify_heading("Agencies concerned") is None
+    page = Page(
+        1,
+        "CIRCUMSTANCES OF THE DEATH\nShe died at home on 3 June.\n\n"
+        "MATTERS OF CONCERN\n"
+        "1. No one agency had an overview of her involvement with the council.\n"
+        "2. Records were not shared between the school and the mental health team.\n\n"
+        "ACTION SHOULD BE TAKEN\n"
+        "In my opinion action should be taken to prevent future deaths.\n",
+    )
+    chunks = chunk_pages([page], words, max_tokens=60, target_tokens=40)
+    findings = [c.text for c in chunks if c.section == "findings"]
+    assert findings == [
+        "1. No one agency had an overview of her involvement with the council.",
+        "2. Records were not shared between the school and the mental health team.",
+    ]
+    assert [c.section for c in chunks if "action should be taken to" in c.text] == [
+        "recommendations"
+    ]
+
+
+CORPUS_REAL = Path(__file__).resolve().parents[2] / "shared" / "corpus-real"
+
+
+def test_every_real_coroners_report_has_its_concerns_as_findings() -> None:
+    """On ../shared/corpus-real: in every Prevention of Future Deaths report, each passage
+    between the concerns heading and the actions heading is labelled a finding."""
+    import pytest
+
+    reports = sorted(CORPUS_REAL.glob("PFD-toolkit/*.txt")) + sorted(
+        CORPUS_REAL.glob("preventable-deaths-scraper/*.pdf")
+    )
+    if not reports:
+        pytest.skip("../shared/corpus-real is not present")
+    for path in reports:
+        extracted = extract(path)
+        text = extracted.text.lower().replace("\u2019", "'")
+        start = max(text.find("coroner's concerns"), text.find("\nmatters of concern"))
+        end = text.find("action should be taken", start)
+        chunks = chunk_pages(extracted.pages, words, max_tokens=200, target_tokens=150)
+        inside = [c for c in chunks if start <= c.char_start and (end < 0 or c.char_start < end)]
+        assert start >= 0 and inside, path.name
+        assert {c.section for c in inside} == {"findings"}, (path.name, inside[0].text[:80])

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from scrsearch.app.common import PAGES
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "src" / "scrsearch"
 GUARD_DIR = Path(__file__).resolve().parent / "model_guard"
@@ -114,7 +116,7 @@ def test_the_app_runs_from_the_wheel(wheel: Path, tmp_path: Path) -> None:
     assert report["options"]["server.address"] == "127.0.0.1"
     assert report["options"]["browser.gatherUsageStats"] == "false"
     scripts = sorted(p.stem for p in (PACKAGE / "app" / "pages").glob("*.py"))
-    assert sorted(report["pages"]) == scripts and len(scripts) == 7
+    assert sorted(report["pages"]) == scripts == sorted(PAGES)
     for name, page in report["pages"].items():
         assert Path(page["script"]).is_relative_to(site), name
         assert page["errors"] == [], name

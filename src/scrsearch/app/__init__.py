@@ -1,7 +1,9 @@
 """The Streamlit web app: a thin client of the library, shipped inside the package.
 
 ``main.py`` is the entry script (``scrsearch app`` runs it); ``pages/`` holds one
-script per page; ``common.py`` holds what the pages share: the cached model and
+script per page; ``learning.py`` computes and caches recurring-learning groups per generation for the
+Recurring learning, Trends, Review and Compare pages; ``common.py`` holds what the
+pages share: the cached model and
 searcher, the page registry and the one passage-card renderer.
 
 May import: every library room, and the package's public names (``from scrsearch

@@ -46,6 +46,8 @@ PAGES = {
     "themes": ("Themes", ":material/hub:"),
     "compare": ("Compare", ":material/compare_arrows:"),
     "like_my_case": ("Like my case", ":material/person_search:"),
+    "recurring": ("Recurring learning", ":material/repeat:"),
+    "trends": ("Trends", ":material/trending_up:"),
 }
 
 
@@ -83,6 +85,10 @@ def forget_case() -> None:
     """
     for key in [k for k in st.session_state if str(k).startswith(CASE_KEY)]:
         del st.session_state[key]
+
+
+RECURRING_PAGE = page_path("recurring")
+TRENDS_PAGE = page_path("trends")
 
 
 def review_params(hit: Hit, query: str | None = None) -> dict[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from scrsearch.app import common
+from scrsearch.app import common, learning
 
 
 def pages() -> list[st.Page]:
@@ -37,6 +37,7 @@ def main() -> None:
     current = common.manifest()
     if current is not None:
         common.start_model(current.model)  # load in the background while the user types
+        learning.start_groups(current.generation)  # recurring learning, also in the background
         st.sidebar.caption(
             f"{current.counts.get('documents', 0)} documents · "
             f"{current.counts.get('passages', 0)} passages"

@@ -1,9 +1,9 @@
 """The ``scrsearch`` command line: a thin client of the library.
 
 This module builds the click group; ``index_commands``, ``search_commands``,
-``theme_commands``, ``case_commands`` (match-case), ``measure_commands``,
-``app_command`` and ``serve_command`` hold
-the commands (``app`` and ``serve`` start the other clients by path or by name, sharing
+``theme_commands``, ``learning_commands`` (recurring, trends, eval-recurring),
+``case_commands`` (match-case), ``measure_commands``, ``app_command`` and
+``serve_command`` hold the commands (``app`` and ``serve`` start the other clients by path or by name, sharing
 no code with them), ``common`` the shared options, error handling and output, and
 ``tables`` every table for people. Every listing command takes
 ``--json`` for machines; people get readable tables. Errors from the library print
@@ -23,6 +23,7 @@ from ..embed.registry import BACKENDS
 from .app_command import app_command
 from .case_commands import match_case_command
 from .index_commands import check, docs, info, ingest, rebuild, remove
+from .learning_commands import eval_recurring_command, recurring_command, trends_command
 from .measure_commands import bench, eval_command, eval_themes_command
 from .search_commands import export_command, search, similar
 from .serve_command import serve_command
@@ -65,6 +66,9 @@ for _command in (
     compare_command,
     retag_command,
     eval_themes_command,
+    recurring_command,
+    trends_command,
+    eval_recurring_command,
 ):
     cli.add_command(_command)
 del _command

@@ -105,6 +105,13 @@ def eval_command(
     help="Files or folders to time ingest on; their passages seed the synthetic sizes. "
     "Default: corpus/.",
 )
+@click.option(
+    "--recurring-sizes",
+    default="10000",
+    show_default=True,
+    help="Comma-separated synthetic pool sizes (lessons) to time recurring-learning grouping "
+    "at; 100000 takes minutes. Empty: skip.",
+)
 @model_option
 @click.option(
     "--work-dir",
@@ -154,6 +161,7 @@ def bench(
     queries: int,
     corpus: tuple[str, ...],
     ingest_corpus: tuple[str, ...],
+    recurring_sizes: str,
     model: str | None,
     work_dir: str | None,
     serve: bool,
@@ -164,8 +172,9 @@ def bench(
     workers: int,
     as_json: bool,
 ) -> None:
-    """Measure ingest, extraction, model load, search latency, recall and memory here;
-    or, with --serve, the HTTP API under concurrent load."""
+    """Measure ingest, extraction, model load, search latency, recall and memory here, and
+    recurring-learning grouping on synthetic lessons; or, with --serve, the HTTP API under
+    concurrent load."""
     if serve:
         from ..measure import serve_bench
         from .tables import serve_bench_tables
@@ -195,6 +204,7 @@ def bench(
         config=load_config(model=model),
         work_dir=work_dir,
         log=lambda message: err.print(message, markup=False, highlight=False),
+        recurring_sizes=_numbers(recurring_sizes, "--recurring-sizes"),
     )
     _print_report(as_json, lambda: result, lambda: bench_tables(result))
 

@@ -136,8 +136,30 @@ def _short(text: str, limit: int = 120) -> str:
 
 
 def bench_tables(result: dict[str, Any]) -> list[Table]:
-    """``scrsearch bench``: the one-off measures, search latency, and memory and disk."""
-    return [_bench_summary(result), _bench_query(result), _bench_memory(result)]
+    """``scrsearch bench``: the one-off measures, search latency, memory and disk, and
+    recurring-learning grouping when it was measured."""
+    out = [_bench_summary(result), _bench_query(result), _bench_memory(result)]
+    if result.get("recurring"):
+        out.append(_bench_recurring(result))
+    return out
+
+
+def _bench_recurring(result: dict[str, Any]) -> Table:
+    from rich.table import Table
+
+    grouping = Table(title="recurring-learning grouping (synthetic lessons; seconds)")
+    for name in ("passages", "groups", "vectors", "clustering", "naming", "total"):
+        grouping.add_column(name, justify="right")
+    for row in result["recurring"]:
+        grouping.add_row(
+            f"{row['passages']:,}",
+            f"{row['groups']:,}",
+            f"{row['features_s']:.1f}",
+            f"{row['cluster_s']:.1f}",
+            f"{row['label_s']:.1f}",
+            f"{row['total_s']:.1f}",
+        )
+    return grouping
 
 
 def _bench_summary(result: dict[str, Any]) -> Table:
@@ -252,3 +274,59 @@ def serve_bench_tables(result: dict[str, Any]) -> list[Table]:
             f"{row['server_rss_mb']:.0f}",
         )
     return [table]
+
+
+def recurring_eval_tables(result: dict[str, Any]) -> list[Table]:
+    """``scrsearch eval-recurring``: each split's scores, and the sweep on the tune split."""
+    from rich.table import Table
+
+    g = result["grouping"]
+    main = Table(
+        title=f"Recurring learning groups ({g['linkage']} linkage, distance < {g['threshold']}, "
+        f"theme weight {g['theme_weight']:g}, word weight {g['text_weight']:g}) vs one group "
+        f"per theme tag: B-cubed over {result['labelled_passages']} labelled passages"
+    )
+    for col in ("split", "method", "passages", "groups", "precision", "recall", "F1"):
+        main.add_column(col, justify="left" if col in ("split", "method") else "right")
+    for split, scores in result["splits"].items():
+        for method in ("grouping", "baseline"):
+            s = scores[method]
+            name = "recurring groups" if method == "grouping" else "theme-tag baseline"
+            main.add_row(
+                split,
+                name,
+                str(s["passages"]),
+                str(s["groups"]),
+                f"{s['precision']:.3f}",
+                f"{s['recall']:.3f}",
+                f"{s['f1']:.3f}",
+            )
+    out = [main]
+    if result.get("sweep"):
+        sweep = Table(title="Sweep (choose on tune; test shown for the record)")
+        for col in (
+            "linkage",
+            "themes",
+            "words",
+            "threshold",
+            "tune P",
+            "tune R",
+            "tune F1",
+            "test F1",
+        ):
+            sweep.add_column(col, justify="left" if col == "linkage" else "right")
+        best = max(result["sweep"], key=lambda r: r["tune"]["f1"])
+        for row in result["sweep"]:
+            mark = " <- best on tune" if row is best else ""
+            sweep.add_row(
+                row["linkage"],
+                f"{row['theme_weight']:g}",
+                f"{row['text_weight']:g}",
+                f"{row['threshold']:.3f}",
+                f"{row['tune']['precision']:.3f}",
+                f"{row['tune']['recall']:.3f}",
+                f"{row['tune']['f1']:.3f}{mark}",
+                f"{row['test']['f1']:.3f}",
+            )
+        out.append(sweep)
+    return out

@@ -149,18 +149,24 @@ def compare_command(
     """Where else has DOC's learning appeared? Each lesson of DOC with the closest
     passages in DOC2 (or in every other review), then the reviews ranked by shared
     learning, with the passage pairs and themes behind each score."""
+    from ..index.generations import Index
     from ..themes.compare import compare
+    from ..themes.recurring import annotate_lessons, said_before
 
     config = load_config(index=index)
-    result = compare(config.index_dir, doc, doc2, k=k, max_reviews=max_reviews, config=config)
+    idx = Index.open(config.index_dir)
+    result = compare(idx, doc, doc2, k=k, max_reviews=max_reviews, config=config)
+    recurring = said_before(idx, result.document.doc_id)
     if as_json:
-        _print_json(result.to_dict())
+        _print_json(annotate_lessons(result.to_dict(), recurring))
     else:
-        _print_comparison(result)
+        _print_comparison(result, recurring)
 
 
-def _print_comparison(result: Any) -> None:
+def _print_comparison(result: Any, recurring: dict[int, Any]) -> None:
     from rich.text import Text
+
+    from .learning_commands import print_said_before
 
     console = _console()
     doc = result.document
@@ -177,24 +183,9 @@ def _print_comparison(result: Any) -> None:
         console.print(head)
         if lesson.themes:
             console.print(Text("   themes: " + ", ".join(lesson.themes), style="dim"))
+        print_said_before(recurring.get(lesson.chunk.chunk_id))
         for m in lesson.matches:
-            hit = m.hit
-            where = " · ".join(
-                str(x)
-                for x in (
-                    hit.document.metadata.year,
-                    _pages(hit.chunk.page_start, hit.chunk.page_end),
-                    hit.chunk.section,
-                )
-                if x
-            )
-            line = Text(f"   {hit.score:.2f} ", style="green")
-            line.append(hit.document.title, style="cyan")
-            line.append(f" ({where})" if where else "", style="dim")
-            if m.shared_themes:
-                line.append("  shared: " + ", ".join(m.shared_themes), style="yellow")
-            console.print(line)
-            console.print(Text("        " + _snip(hit.chunk.text), style="dim"))
+            _print_match(console, m)
     if not result.lessons:
         console.print("This document has no passages to compare.")
     heading = "\nReviews that share most learning" if result.other is None else "\nShared learning"
@@ -217,6 +208,29 @@ def _print_comparison(result: Any) -> None:
                     style="dim",
                 )
             )
+
+
+def _print_match(console: Any, match: Any) -> None:
+    """One passage elsewhere that matches a lesson: score, review, where, shared themes."""
+    from rich.text import Text
+
+    hit = match.hit
+    where = " · ".join(
+        str(x)
+        for x in (
+            hit.document.metadata.year,
+            _pages(hit.chunk.page_start, hit.chunk.page_end),
+            hit.chunk.section,
+        )
+        if x
+    )
+    line = Text(f"   {hit.score:.2f} ", style="green")
+    line.append(hit.document.title, style="cyan")
+    line.append(f" ({where})" if where else "", style="dim")
+    if match.shared_themes:
+        line.append("  shared: " + ", ".join(match.shared_themes), style="yellow")
+    console.print(line)
+    console.print(Text("        " + _snip(hit.chunk.text), style="dim"))
 
 
 @click.command("retag")

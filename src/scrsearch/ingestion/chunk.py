@@ -56,7 +56,7 @@ _SECTION_RULES: list[tuple[str, re.Pattern[str]]] = [
     (
         "findings",
         re.compile(
-            r"finding|analysis|concerns|issues (identified|arising)|key issues|themes|"
+            r"finding|analysis|concerns?(?![a-z])|issues (identified|arising)|key issues|themes|"
             r"appraisal|conclusions?|what went wrong|what happened and why|good practice",
             re.I,
         ),

@@ -286,6 +286,18 @@ def _save_base(ingest_dir: Path, work: Path, embedder: Embedder, queries: Sequen
     (work / "base.json").write_text(json.dumps(meta))
 
 
+def _time_recurring(ingest_dir: Path, sizes: Sequence[int], log: Log) -> list[dict[str, Any]]:
+    """Recurring-learning grouping timed on synthetic pools copied from the ingested lessons."""
+    from ..index.generations import Index
+    from ..themes.recurring import load_pool
+    from .recurring_bench import time_grouping
+
+    if not sizes:
+        return []
+    base = load_pool(Index.open(ingest_dir).conn())
+    return time_grouping(base, sizes, log=log)
+
+
 # --- the workers: one process builds a size, another queries it ---------------
 
 
@@ -319,8 +331,14 @@ def run_bench(
     config: Config | None = None,
     work_dir: str | Path | None = None,
     log: Log = _stderr,
+    recurring_sizes: Sequence[int] = (10_000,),
 ) -> dict[str, Any]:
-    """Measure everything; return one JSON-ready object (see the module docstring)."""
+    """Measure everything; return one JSON-ready object (see the module docstring).
+
+    ``recurring_sizes``: synthetic pools on which recurring-learning grouping is timed
+    (:mod:`scrsearch.measure.recurring_bench`); 100,000 takes minutes here, so the
+    default is one short size.
+    """
     config = config or load_config()
     result: dict[str, Any] = {
         "machine": machine(),
@@ -344,6 +362,7 @@ def run_bench(
         log(f"Ingesting {', '.join(map(str, ingest_corpus))}")
         result["ingest"] = measure_ingest(ingest_corpus, embedder, config, work / "ingest")
         _save_base(work / "ingest", work, embedder, texts)
+        result["recurring"] = _time_recurring(work / "ingest", recurring_sizes, log)
         result["query"], result["memory"] = [], []
         for size in sizes:
             log(f"Size {size:,}: building")

@@ -10,11 +10,12 @@ import json
 
 import streamlit as st
 
-from scrsearch.app import common
+from scrsearch.app import common, learning
 from scrsearch.errors import NotFoundError
 from scrsearch.ingestion import library
 from scrsearch.themes.compare import MIN_PAIR, THEME_BONUS, compare, default_document
 from scrsearch.themes.profiles import resolve_document, theme_labels
+from scrsearch.themes.recurring import annotate_lessons
 
 ALL = "all"
 
@@ -73,6 +74,7 @@ if params != wanted:
 
 with common.errors_shown():
     result = compare(index, chosen, None if versus == ALL else versus, k=3)
+recurring = learning.recurrences(index, result.document.doc_id)
 labels = theme_labels(index.conn())
 
 
@@ -96,7 +98,7 @@ two.page_link(
 )
 three.download_button(
     "Download JSON",
-    json.dumps(result.to_dict(), indent=2, ensure_ascii=False),
+    json.dumps(annotate_lessons(result.to_dict(), recurring), indent=2, ensure_ascii=False),
     file_name=f"scrsearch-compare-{chosen}.json",
     mime="application/json",
     on_click="ignore",
@@ -122,6 +124,7 @@ with lessons_tab:
                     score=f"themes: {named(lesson.themes) or 'no theme'}",
                 )
             )
+            learning.said_before_note(recurring.get(lesson.chunk.chunk_id))
         with theirs:
             if not lesson.matches:
                 st.caption("No close passage.")

@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from scrsearch.app import common
+from scrsearch.app import learning as said_before
 from scrsearch.errors import NotFoundError
 from scrsearch.ingestion import library
 from scrsearch.present.highlight import to_html, unwrap
@@ -118,6 +119,7 @@ if chunk is not None:
         )
 
 learning = review.learning
+recurring = said_before.recurrences(index, doc.doc_id)
 with st.expander(f"Lessons and recommendations ({len(learning)} passages)", expanded=chunk is None):
     if not learning:
         st.caption("No passages of this review were recognised as lessons or recommendations.")
@@ -125,6 +127,7 @@ with st.expander(f"Lessons and recommendations ({len(learning)} passages)", expa
         page = review.page_of(item)
         where = common.pages_label(item.page_start, item.page_end)
         common.html_block(common.card_html(item, cite=[(item.section.capitalize(), where)]))
+        said_before.said_before_note(recurring.get(item.chunk_id))
         st.page_link(
             common.REVIEW_PAGE,
             label="Read in context",
