@@ -93,6 +93,7 @@ def _theme(searcher: Searcher, v: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _compare(searcher: Searcher, v: dict[str, Any]) -> dict[str, Any]:
     from ..themes.compare import compare
+    from ..themes.recurring import comparison_json
 
     result = compare(
         searcher.index,
@@ -102,7 +103,7 @@ def _compare(searcher: Searcher, v: dict[str, Any]) -> dict[str, Any]:
         max_reviews=v["reviews"],
         config=searcher.config,
     )
-    return result.to_dict()
+    return comparison_json(searcher.index, result)
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (

@@ -151,16 +151,15 @@ def compare_command(
     learning, with the passage pairs and themes behind each score."""
     from ..index.generations import Index
     from ..themes.compare import compare
-    from ..themes.recurring import annotate_lessons, said_before
+    from ..themes.recurring import comparison_json, said_before
 
     config = load_config(index=index)
     idx = Index.open(config.index_dir)
     result = compare(idx, doc, doc2, k=k, max_reviews=max_reviews, config=config)
-    recurring = said_before(idx, result.document.doc_id)
     if as_json:
-        _print_json(annotate_lessons(result.to_dict(), recurring))
+        _print_json(comparison_json(idx, result))
     else:
-        _print_comparison(result, recurring)
+        _print_comparison(result, said_before(idx, result.document.doc_id))
 
 
 def _print_comparison(result: Any, recurring: dict[int, Any]) -> None:

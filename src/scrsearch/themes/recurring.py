@@ -580,3 +580,9 @@ def annotate_lessons(
         found = recurrences.get(lesson["chunk_id"])
         lesson["recurring"] = found.to_dict() if found is not None else None
     return comparison
+
+
+def comparison_json(index: Index, comparison: Any) -> dict[str, Any]:
+    """The JSON of ``scrsearch compare --json`` and the API's ``/compare``: a comparison
+    (:meth:`Comparison.to_dict`) with each lesson's recurring group and earlier reviews."""
+    return annotate_lessons(comparison.to_dict(), said_before(index, comparison.document.doc_id))
