@@ -21,23 +21,28 @@ from scrsearch.themes.recurring import GroupSet, Recurrence, all_groups, said_be
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _groups_future(index: str, generation: int) -> Future[GroupSet]:
-    """Compute (or read) the generation's groups in the background; once per process."""
+def _groups_future(index: str, generation: int, _opened: Index) -> Future[GroupSet]:
+    """Compute (or read) the generation's groups in the background; once per process.
+
+    ``_opened`` is the app's cached view of that generation (not part of the cache key),
+    so the groups are read from the index the pages already hold open.
+    """
 
     def load() -> GroupSet:
-        return all_groups(Index.open(index))
+        return all_groups(_opened)
 
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="scrsearch-groups").submit(load)
 
 
 def start_groups(generation: int) -> None:
     """Begin computing the current generation's groups if that has not begun."""
-    _groups_future(str(common.index_dir()), generation)
+    opened = common.index()
+    _groups_future(str(opened.dir), opened.manifest.generation, opened)
 
 
 def groups(index: Index) -> GroupSet:
     """The generation's groups; waits, with a spinner, while they are computed."""
-    future = _groups_future(str(index.dir), index.manifest.generation)
+    future = _groups_future(str(index.dir), index.manifest.generation, index)
     if not future.done():
         with st.spinner("Grouping the lessons of every review (once per library version)…"):
             future.exception()
