@@ -433,7 +433,8 @@ def per_query(
 
 
 def parity(qid: str) -> str:
-    return "even" if int(re.sub(r"\D", "", qid)) % 2 == 0 else "odd"
+    """'even' or 'odd' by the query id's number ('d12', or 'd12@h2' for a half)."""
+    return "even" if int(re.sub(r"\D", "", qid.split("@")[0])) % 2 == 0 else "odd"
 
 
 def summarise(res: dict) -> dict[str, dict[str, float]]:
@@ -494,6 +495,8 @@ def score(args: argparse.Namespace) -> None:
         merged: dict[str, dict] = {}
         merged_base: dict[str, dict] = {}
         for tag, other in ((t1, "h2"), (t2, "h1")):
+            if tag == "-":  # one fold only
+                continue
             allowed = {"dev": halves[other], "real": halves[other]}
             r = per_query(tag, args, allowed, ["dev", "real"])
             b = per_query("base", args, allowed, ["dev", "real"])
