@@ -121,6 +121,18 @@ class Chunk:
     section: str
     heading: str | None = None
 
+    def cited(self) -> dict[str, Any]:
+        """The passage as the lesson lists of ``compare --json`` and ``match-case --json``
+        cite it: id, section, heading, pages and text."""
+        return {
+            "chunk_id": self.chunk_id,
+            "section": self.section,
+            "heading": self.heading,
+            "page_start": self.page_start,
+            "page_end": self.page_end,
+            "text": self.text,
+        }
+
 
 @dataclass(frozen=True)
 class Hit:

@@ -16,10 +16,8 @@ from datetime import date
 from ..records import Hit
 from .highlight import reflow
 
-#: CSV columns, in order.
-CSV_COLUMNS = (
-    "rank",
-    "score",
+#: The columns that cite one passage, in order: every CSV export ends with them.
+PASSAGE_COLUMNS = (
     "review",
     "review_name",
     "partnership",
@@ -32,6 +30,9 @@ CSV_COLUMNS = (
     "source",
     "passage_id",
 )
+
+#: CSV columns of a result list, in order.
+CSV_COLUMNS = ("rank", "score", *PASSAGE_COLUMNS)
 
 FORMATS = ("csv", "markdown")
 

@@ -108,12 +108,7 @@ class LessonMatch:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "chunk_id": self.chunk.chunk_id,
-            "section": self.chunk.section,
-            "heading": self.chunk.heading,
-            "page_start": self.chunk.page_start,
-            "page_end": self.chunk.page_end,
-            "text": self.chunk.text,
+            **self.chunk.cited(),
             "similarity": round(self.similarity, 4),
         }
 

@@ -65,12 +65,7 @@ class Lesson:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "chunk_id": self.chunk.chunk_id,
-            "section": self.chunk.section,
-            "heading": self.chunk.heading,
-            "page_start": self.chunk.page_start,
-            "page_end": self.chunk.page_end,
-            "text": self.chunk.text,
+            **self.chunk.cited(),
             "themes": list(self.themes),
             "matches": [m.to_dict() for m in self.matches],
         }

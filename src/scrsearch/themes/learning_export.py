@@ -14,27 +14,19 @@ from datetime import date
 from typing import Any
 
 from ..index.generations import Index
-from ..present.export import _defuse, _md, _quote, citation, pages_label, passage_text
+from ..present.export import (
+    PASSAGE_COLUMNS,
+    _defuse,
+    _md,
+    _quote,
+    citation,
+    pages_label,
+    passage_text,
+)
 from ..records import Hit
 from .recurring import RecurringReport
 from .trends import TrendReport, year_passages
 
-FORMATS = ("csv", "markdown")
-
-#: The passage columns both CSVs end with.
-PASSAGE_COLUMNS = (
-    "review",
-    "review_name",
-    "partnership",
-    "year",
-    "review_type",
-    "pages",
-    "section",
-    "citation",
-    "passage",
-    "source",
-    "passage_id",
-)
 RECURRING_COLUMNS = (
     "group",
     "group_label",
