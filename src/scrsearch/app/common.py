@@ -360,3 +360,34 @@ def passage_card(
                 icon=":material/article:",
                 query_params=review_params(hit, query or None),
             )
+
+
+def download_pair(
+    csv: str | Callable[[], str],
+    markdown: str | Callable[[], str],
+    stem: str,
+    slots: tuple[DeltaGenerator, DeltaGenerator] | None = None,
+) -> None:
+    """The CSV and Markdown download buttons of a result list, side by side.
+
+    ``csv`` and ``markdown`` are the files' text, or functions that make it when the
+    button is clicked; ``stem`` names them (``stem.csv``, ``stem.md``); ``slots`` are the
+    two places to put them (by default two narrow columns of a new row).
+    """
+    left, right = slots or tuple(st.columns([1, 1, 3])[:2])
+    left.download_button(
+        "CSV",
+        csv,
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/table:",
+    )
+    right.download_button(
+        "Markdown",
+        markdown,
+        file_name=f"{stem}.md",
+        mime="text/markdown",
+        on_click="ignore",
+        icon=":material/description:",
+    )

@@ -82,22 +82,10 @@ if wanted:
     report = RecurringReport(
         (group,), DEFAULT_GROUPING, ReviewFilters(), None, MIN_REVIEWS, found.pool_passages
     )
-    left, right, _ = st.columns([1, 1, 3])
-    left.download_button(
-        "CSV",
+    common.download_pair(
         recurring_csv(report, labels),
-        file_name=f"scrsearch-recurring-{group.id}.csv",
-        mime="text/csv",
-        on_click="ignore",
-        icon=":material/table:",
-    )
-    right.download_button(
-        "Markdown",
         recurring_markdown(report, labels),
-        file_name=f"scrsearch-recurring-{group.id}.md",
-        mime="text/markdown",
-        on_click="ignore",
-        icon=":material/description:",
+        f"scrsearch-recurring-{group.id}",
     )
     passages(group)
     st.stop()
@@ -137,22 +125,8 @@ st.caption(
 if not report.groups:
     st.info("No point is made by two or more of the reviews chosen. Try fewer filters.")
     st.stop()
-left, right, _ = st.columns([1, 1, 3])
-left.download_button(
-    "CSV",
-    recurring_csv(report, labels),
-    file_name="scrsearch-recurring.csv",
-    mime="text/csv",
-    on_click="ignore",
-    icon=":material/table:",
-)
-right.download_button(
-    "Markdown",
-    recurring_markdown(report, labels),
-    file_name="scrsearch-recurring.md",
-    mime="text/markdown",
-    on_click="ignore",
-    icon=":material/description:",
+common.download_pair(
+    recurring_csv(report, labels), recurring_markdown(report, labels), "scrsearch-recurring"
 )
 shown = st.session_state.get("recurring_shown", PAGE_SIZE)
 for group in report.groups[:shown]:

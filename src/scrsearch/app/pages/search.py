@@ -247,21 +247,11 @@ for hit in hits:
 st.divider()
 st.markdown("**Download these results**, each passage with its citation:")
 left, middle, right = st.columns([1, 1, 3])
-left.download_button(
-    "CSV",
+common.download_pair(
     export.to_csv(hits),
-    file_name="scrsearch-results.csv",
-    mime="text/csv",
-    on_click="ignore",
-    icon=":material/table:",
-)
-middle.download_button(
-    "Markdown",
     export.to_markdown(hits, about=request.describe()),
-    file_name="scrsearch-results.md",
-    mime="text/markdown",
-    on_click="ignore",
-    icon=":material/description:",
+    "scrsearch-results",
+    slots=(left, middle),
 )
 if not request.private:  # the Export page reads its search from the URL
     right.page_link(

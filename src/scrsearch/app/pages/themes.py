@@ -53,22 +53,10 @@ if slug:
         st.info("No passage in the library was tagged with this theme.")
         st.stop()
     about = f"theme: {labels[slug]}"
-    left, right, _ = st.columns([1, 1, 3])
-    left.download_button(
-        "CSV",
+    common.download_pair(
         export.to_csv(hits),
-        file_name=f"scrsearch-theme-{slug}.csv",
-        mime="text/csv",
-        on_click="ignore",
-        icon=":material/table:",
-    )
-    right.download_button(
-        "Markdown",
         export.to_markdown(hits, title=labels[slug], about=about),
-        file_name=f"scrsearch-theme-{slug}.md",
-        mime="text/markdown",
-        on_click="ignore",
-        icon=":material/description:",
+        f"scrsearch-theme-{slug}",
     )
     for hit in hits:
         passage_card(hit)

@@ -104,22 +104,10 @@ st.dataframe(
 if report.undated:
     st.caption(f"{report.undated} reviews without a year are not counted.")
 
-left, right, _ = st.columns([1, 1, 3])
-left.download_button(
-    "CSV",
+common.download_pair(
     lambda: trends_csv(index, report),
-    file_name="scrsearch-trends.csv",
-    mime="text/csv",
-    on_click="ignore",
-    icon=":material/table:",
-)
-right.download_button(
-    "Markdown",
     lambda: trends_markdown(index, report),
-    file_name="scrsearch-trends.md",
-    mime="text/markdown",
-    on_click="ignore",
-    icon=":material/description:",
+    "scrsearch-trends",
 )
 
 picked_point: tuple[str, int] | None = None
